@@ -1,0 +1,86 @@
+//! JSON bodies of the host's HTTP API, as the widget reads them.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{AudioFormat, CallAnalysis, ChannelActivity, ChannelLayout, ChannelLevels, NormalizedCall};
+
+/// One row of the calls list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CallSummary {
+    pub id: String,
+    pub title: String,
+    pub format: String,
+    /// When the call was imported, RFC 3339.
+    pub imported_at: String,
+    pub duration_ms: Option<i64>,
+    pub utterance_count: u32,
+    /// Largest response latency measured, from audio when a recording exists.
+    pub max_latency_ms: Option<i64>,
+    pub pause_count: u32,
+    pub overlap_count: u32,
+    pub has_recording: bool,
+}
+
+/// A page of the calls list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CallList {
+    pub calls: Vec<CallSummary>,
+    pub total: u64,
+}
+
+/// The recording of a call, without its peaks.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RecordingInfo {
+    pub format: AudioFormat,
+    pub layout: ChannelLayout,
+    pub activity: Vec<ChannelActivity>,
+    pub levels: Vec<ChannelLevels>,
+    /// Path of the playable audio, relative to the API base.
+    pub audio_url: String,
+}
+
+/// Everything the call view shows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CallDetail {
+    pub summary: CallSummary,
+    pub call: NormalizedCall,
+    pub recording: Option<RecordingInfo>,
+    pub analysis: CallAnalysis,
+    /// Version and sha256 of the component that produced the analysis.
+    pub analysed_by: ComponentVersion,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ComponentVersion {
+    pub interface_version: String,
+    pub sha256: String,
+}
+
+/// Waveform peaks for a time range, at the coarsest pyramid level that still gives
+/// at least the requested number of pixels.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PeaksWindow {
+    pub start_ms: i64,
+    pub end_ms: i64,
+    pub sample_rate: u32,
+    pub samples_per_pixel: u32,
+    pub channels: u16,
+    /// Interleaved `[min, max]` per channel per pixel, as in [`crate::PeaksLevel`].
+    pub data: Vec<i16>,
+}
+
+/// The signed-in backoffice user as the host sees them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Me {
+    pub user: String,
+    pub roles: Vec<String>,
+}
+
+/// Body of every error response.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiError {
+    /// Stable machine-readable kind, for example `invalid-audio`.
+    pub error: String,
+    /// What failed, on which value, and what to do.
+    pub message: String,
+}

@@ -1,0 +1,1 @@
+//! Placeholder until the ingest module lands.

@@ -1,0 +1,10 @@
+//! The callscope component library: everything that parses untrusted bytes or derives
+//! facts about a call. It builds natively for tests and benchmarks, and to
+//! `wasm32-wasip2` as the sandboxed component the host runs.
+
+pub mod analysis;
+pub mod audio;
+pub mod ingest;
+
+#[cfg(target_arch = "wasm32")]
+mod bindings;
