@@ -1,1 +1,20 @@
-//! Placeholder.
+//! callscope host library: runs the sandboxed callscope component with wasmtime,
+//! stores calls in SQLite and serves the JSON API the widget reads.
+//!
+//! A backoffice mounts [`routes::api::router`] under its own path and supplies an
+//! [`auth::Authenticator`] that maps its requests to users and role names. The
+//! example binary adds a stand-in backoffice around it ([`routes::backoffice`]).
+
+pub mod app;
+pub mod auth;
+pub mod demo_auth;
+pub mod demo_calls;
+pub mod http_error;
+pub mod import;
+pub mod peaks_window;
+pub mod routes;
+pub mod runtime;
+pub mod storage;
+
+pub use app::{AppState, HttpLimits};
+pub use runtime::{ComponentRuntime, RuntimeLimits};

@@ -1,1 +1,101 @@
-fn main() {}
+//! The example backoffice server: the callscope component, an embedded SQLite
+//! database and a stand-in backoffice with three demo users.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use callscope_host::auth::RoleMap;
+use callscope_host::demo_auth::DemoSessions;
+use callscope_host::routes::backoffice::{SiteDirs, site};
+use callscope_host::storage::Storage;
+use callscope_host::{AppState, ComponentRuntime, HttpLimits, RuntimeLimits};
+use clap::Parser;
+
+/// Serve the example backoffice with the callscope Calls tab.
+#[derive(Debug, Parser)]
+#[command(version)]
+struct Args {
+    /// Address to listen on.
+    #[arg(long, env = "CALLSCOPE_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// Folder for the SQLite database, recordings and the compiled-component cache.
+    #[arg(long, env = "CALLSCOPE_DATA_DIR", default_value = "data")]
+    data_dir: PathBuf,
+    /// The callscope component (a wasm32-wasip2 component file).
+    #[arg(long, env = "CALLSCOPE_COMPONENT")]
+    component: PathBuf,
+    /// Folder with the built widget (`callscope_widget.js` and its wasm file).
+    #[arg(long, env = "CALLSCOPE_WIDGET_DIR")]
+    widget_dir: PathBuf,
+    /// Folder with the backoffice's own pages.
+    #[arg(long, env = "CALLSCOPE_ASSETS_DIR", default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/assets"))]
+    assets_dir: PathBuf,
+    /// Folder of sample calls (one sub-folder with a `call.json` each) imported at start
+    /// unless already stored.
+    #[arg(long)]
+    load_samples: Option<PathBuf>,
+    /// Allow plain HTTP on an address other than loopback. Without TLS, session
+    /// cookies and production call data cross the network readable by anyone on it.
+    #[arg(long)]
+    insecure_http: bool,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,wasmtime=warn,cranelift=warn".into()),
+        )
+        .init();
+    let args = Args::parse();
+
+    if !args.listen.ip().is_loopback() && !args.insecure_http {
+        bail!(
+            "refusing to serve plain HTTP on {}: it is not a loopback address, so sessions and call data would \
+             cross the network unencrypted; listen on 127.0.0.1, or pass --insecure-http behind a TLS-terminating proxy",
+            args.listen
+        );
+    }
+
+    std::fs::create_dir_all(&args.data_dir).with_context(|| format!("creating data dir {}", args.data_dir.display()))?;
+    let runtime = ComponentRuntime::load(&args.component, &args.data_dir.join("compiled"), RuntimeLimits::default())?;
+    let storage = Storage::open(&args.data_dir).context("opening the SQLite database")?;
+    let sessions = Arc::new(DemoSessions::demo());
+    let state = AppState {
+        runtime: Arc::new(runtime),
+        storage,
+        data_dir: args.data_dir.clone(),
+        limits: HttpLimits::default(),
+        settings: Default::default(),
+        authenticator: sessions.clone(),
+        role_map: Arc::new(RoleMap::demo()),
+    };
+
+    if let Some(samples) = &args.load_samples {
+        let imported = callscope_host::demo_calls::load(&state, samples).await?;
+        tracing::info!(imported, folder = %samples.display(), "sample calls checked");
+    }
+
+    let app = site(state, sessions.clone(), SiteDirs { assets: args.assets_dir, widget: args.widget_dir })
+        .layer(tower_http::trace::TraceLayer::new_for_http());
+    let listener = tokio::net::TcpListener::bind(args.listen).await.with_context(|| format!("binding {}", args.listen))?;
+
+    println!();
+    println!("callscope demo running at http://{}/", args.listen);
+    println!("sign in as one of (password = user name):");
+    for user in sessions.users() {
+        println!("  {:<10} roles: {}", user.name, user.roles.join(", "));
+    }
+    println!("press Ctrl-C to stop");
+    println!();
+
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+            tracing::info!("shutting down");
+        })
+        .await?;
+    Ok(())
+}

@@ -1,1 +1,170 @@
-fn main() {}
+//! Build orchestration for callscope: `cargo xtask <command>`.
+//!
+//! The component and the widget are built for their wasm targets with plain cargo;
+//! the widget's JavaScript glue comes from the `wasm-bindgen-cli-support` crate at
+//! the exact version of the widget's `wasm-bindgen`, so nothing is installed by hand.
+
+mod fixtures;
+mod widget;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, bail};
+
+const USAGE: &str = "usage: cargo xtask <command>
+
+commands:
+  demo        build everything and start the demo on http://127.0.0.1:8080/
+  test        build the wasm parts, install Chromium if missing, run every test
+  build       build the component, the widget and the host
+  fixtures    regenerate fixtures/calls from ../shared/corpus (needs the corpus)";
+
+fn main() -> anyhow::Result<()> {
+    let command = std::env::args().nth(1).unwrap_or_default();
+    let root = workspace_root();
+    match command.as_str() {
+        "demo" => demo(&root),
+        "test" => test(&root),
+        "build" => build_all(&root).map(|_| ()),
+        "fixtures" => {
+            let corpus = root.join("../shared/corpus");
+            fixtures::run(&corpus, &root.join("fixtures"))
+        }
+        _ => {
+            eprintln!("{USAGE}");
+            bail!("unknown command {command:?}")
+        }
+    }
+}
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the workspace").to_owned()
+}
+
+/// The cargo target directory, honouring `CARGO_TARGET_DIR`.
+fn target_dir(root: &Path) -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) => root.join(dir),
+        None => root.join("target"),
+    }
+}
+
+fn cargo(root: &Path, args: &[&str]) -> anyhow::Result<()> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    eprintln!("xtask: cargo {}", args.join(" "));
+    let status = Command::new(&cargo).args(args).current_dir(root).status().with_context(|| format!("running {cargo}"))?;
+    if !status.success() {
+        bail!("cargo {} failed with {status}", args.join(" "));
+    }
+    Ok(())
+}
+
+/// Paths of the built artifacts.
+struct Built {
+    component: PathBuf,
+    broken_component: PathBuf,
+    widget_dir: PathBuf,
+}
+
+/// Builds the component (release, wasm32-wasip2), the deliberately broken test
+/// component and the widget.
+fn build_wasm(root: &Path) -> anyhow::Result<Built> {
+    ensure_wasm_targets(root)?;
+    cargo(
+        root,
+        &["build", "--release", "--target", "wasm32-wasip2", "-p", "callscope-component", "-p", "callscope-broken-guest"],
+    )?;
+    let wasm_dir = target_dir(root).join("wasm32-wasip2/release");
+    let widget_dir = target_dir(root).join("widget-dist");
+    widget::build(root, true, &widget_dir)?;
+    Ok(Built {
+        component: wasm_dir.join("callscope_component.wasm"),
+        broken_component: wasm_dir.join("callscope_broken_guest.wasm"),
+        widget_dir,
+    })
+}
+
+fn build_all(root: &Path) -> anyhow::Result<Built> {
+    let built = build_wasm(root)?;
+    cargo(root, &["build", "-p", "callscope-host"])?;
+    Ok(built)
+}
+
+fn demo(root: &Path) -> anyhow::Result<()> {
+    let built = build_all(root)?;
+    let host = target_dir(root).join("debug/callscope-host");
+    let data_dir = root.join("data");
+    let status = Command::new(&host)
+        .arg("--component")
+        .arg(&built.component)
+        .arg("--widget-dir")
+        .arg(&built.widget_dir)
+        .arg("--data-dir")
+        .arg(&data_dir)
+        .arg("--load-samples")
+        .arg(root.join("fixtures/calls"))
+        .args(std::env::args().skip(2))
+        .status()
+        .with_context(|| format!("starting {}", host.display()))?;
+    if !status.success() {
+        bail!("the demo server exited with {status}");
+    }
+    Ok(())
+}
+
+fn test(root: &Path) -> anyhow::Result<()> {
+    ensure_chromium()?;
+    let built = build_wasm(root)?;
+
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let args = ["test", "--workspace", "--exclude", "callscope-broken-guest"];
+    eprintln!("xtask: cargo {}", args.join(" "));
+    let status = Command::new(&cargo)
+        .args(args)
+        .args(std::env::args().skip(2))
+        .env("CALLSCOPE_COMPONENT_WASM", &built.component)
+        .env("CALLSCOPE_BROKEN_COMPONENT_WASM", &built.broken_component)
+        .env("CALLSCOPE_WIDGET_DIR", &built.widget_dir)
+        .current_dir(root)
+        .status()
+        .context("running cargo test")?;
+    if !status.success() {
+        bail!("tests failed ({status})");
+    }
+    Ok(())
+}
+
+/// Makes rustup install the targets `rust-toolchain.toml` lists. rustup adds them when
+/// it installs the toolchain, but not when the toolchain was already present without
+/// them.
+fn ensure_wasm_targets(root: &Path) -> anyhow::Result<()> {
+    let installed = Command::new("rustup").args(["target", "list", "--installed"]).current_dir(root).output();
+    let listed = installed.map(|o| String::from_utf8_lossy(&o.stdout).into_owned()).unwrap_or_default();
+    if listed.contains("wasm32-wasip2") && listed.contains("wasm32-unknown-unknown") {
+        return Ok(());
+    }
+    eprintln!("xtask: installing the wasm targets named in rust-toolchain.toml");
+    let status = Command::new("rustup").args(["toolchain", "install"]).current_dir(root).status().context("running rustup")?;
+    if !status.success() {
+        bail!("`rustup toolchain install` failed ({status}); run it in {} to add the wasm targets", root.display());
+    }
+    Ok(())
+}
+
+/// Installs Debian's Chromium and ChromeDriver for the browser tests when missing.
+fn ensure_chromium() -> anyhow::Result<()> {
+    if Path::new("/usr/bin/chromium").exists() && Path::new("/usr/bin/chromedriver").exists() {
+        return Ok(());
+    }
+    eprintln!("xtask: installing chromium and chromium-driver from Debian's packages");
+    let script = "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver";
+    let status = Command::new("sh").arg("-c").arg(script).status().context("running apt-get")?;
+    if !status.success() {
+        bail!(
+            "installing chromium failed ({status}); the browser tests need /usr/bin/chromium and \
+             /usr/bin/chromedriver: run `apt-get install chromium chromium-driver` as root"
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,256 @@
+//! Importing a call: the component normalises the payload, decodes the recording and
+//! analyses both; the host then moves the files into place and stores everything in
+//! one transaction. A failure at any step leaves nothing behind.
+
+use std::fs::File;
+use std::io::{BufReader, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use callscope_api_types as api;
+use sha2::{Digest, Sha256};
+
+use crate::runtime::{ComponentError, ComponentRuntime};
+use crate::storage::{NewCall, Storage, StorageError, StoredRecording};
+
+/// How the recording's channels map to parties, as the uploader states it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LayoutChoice {
+    /// Two channels: user on channel 0, bot on channel 1; one channel: mixed.
+    #[default]
+    Auto,
+    Mixed,
+    UserLeft,
+    UserRight,
+}
+
+impl std::str::FromStr for LayoutChoice {
+    type Err = String;
+
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        match value {
+            "" | "auto" => Ok(Self::Auto),
+            "mixed" => Ok(Self::Mixed),
+            "user-left" => Ok(Self::UserLeft),
+            "user-right" => Ok(Self::UserRight),
+            other => Err(format!(
+                "invalid layout {other:?}; use auto, mixed, user-left (user on channel 0) or user-right (user on channel 1)"
+            )),
+        }
+    }
+}
+
+/// A call to import: the payload bytes, and the recording already written to a file
+/// under the data directory that the import may move.
+#[derive(Debug)]
+pub struct ImportRequest {
+    pub title: Option<String>,
+    pub payload: Vec<u8>,
+    pub recording: Option<PathBuf>,
+    pub layout: LayoutChoice,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error(transparent)]
+    Component(#[from] ComponentError),
+    #[error("the recording has {channels} channels; layout {layout} needs exactly 2")]
+    LayoutMismatch { channels: u16, layout: &'static str },
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    #[error("file operation failed on {path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("the import task failed: {0}")]
+    Task(String),
+}
+
+fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> ImportError + '_ {
+    move |source| ImportError::Io { path: path.to_owned(), source }
+}
+
+/// Imports one call and returns its summary.
+pub async fn import_call(
+    runtime: Arc<ComponentRuntime>,
+    storage: &Storage,
+    data_dir: &Path,
+    settings: api::AnalysisSettings,
+    request: ImportRequest,
+) -> Result<api::CallSummary, ImportError> {
+    let id = uuid::Uuid::new_v4().to_string();
+    let staging = data_dir.join("staging").join(&id);
+    let final_dir = data_dir.join("recordings").join(&id);
+
+    let result = async {
+        let mut request = request;
+        if let Some(upload) = request.recording.take() {
+            std::fs::create_dir_all(&staging).map_err(io_error(&staging))?;
+            let staged = staging.join("source.wav");
+            std::fs::rename(&upload, &staged).map_err(io_error(&upload))?;
+            request.recording = Some(staged);
+        }
+
+        let staging_for_task = staging.clone();
+        let id_for_task = id.clone();
+        let new_call = tokio::task::spawn_blocking(move || {
+            process(&runtime, &id_for_task, &staging_for_task, &settings, request)
+        })
+        .await
+        .map_err(|e| ImportError::Task(e.to_string()))??;
+
+        if new_call.recording.is_some() {
+            std::fs::create_dir_all(final_dir.parent().expect("recordings dir has a parent"))
+                .map_err(io_error(&final_dir))?;
+            std::fs::rename(&staging, &final_dir).map_err(io_error(&final_dir))?;
+        }
+        let summary = new_call.summary.clone();
+        if let Err(e) = storage.insert_call(new_call).await {
+            remove_dir_logged(&final_dir);
+            return Err(e.into());
+        }
+        Ok(summary)
+    }
+    .await;
+
+    remove_dir_logged(&staging);
+    match &result {
+        Ok(summary) => tracing::info!(call_id = %summary.id, format = %summary.format, "call imported"),
+        Err(e) => tracing::warn!(call_id = %id, error = %e, "call import failed"),
+    }
+    result
+}
+
+fn remove_dir_logged(dir: &Path) {
+    if dir.exists()
+        && let Err(e) = std::fs::remove_dir_all(dir)
+    {
+        tracing::warn!(path = %dir.display(), error = %e, "could not remove directory after import");
+    }
+}
+
+/// Runs the component steps on a blocking thread.
+fn process(
+    runtime: &ComponentRuntime,
+    id: &str,
+    staging: &Path,
+    settings: &api::AnalysisSettings,
+    request: ImportRequest,
+) -> Result<NewCall, ImportError> {
+    let call = runtime.normalize(&request.payload)?;
+
+    let (recording, peaks) = match &request.recording {
+        Some(source) => {
+            let (recording, peaks) = decode(runtime, id, staging, source, request.layout)?;
+            (Some(recording), peaks)
+        }
+        None => (None, Vec::new()),
+    };
+
+    let (activity, layout) = match &recording {
+        Some(r) => (r.activity.clone(), r.layout),
+        None => (Vec::new(), api::ChannelLayout::Mixed),
+    };
+    let analysis = runtime.analyze(&call.utterances, &activity, layout, settings)?;
+
+    let summary = summarise(id, request.title, &call, &analysis, recording.as_ref());
+    Ok(NewCall {
+        summary,
+        payload_sha256: hex::encode(Sha256::digest(&request.payload)),
+        payload: request.payload,
+        call,
+        analysis,
+        recording,
+        peaks,
+        analysed_by: runtime.version(),
+    })
+}
+
+/// Decodes the staged recording; writes `playback.wav` beside it when the source is
+/// not browser-playable.
+fn decode(
+    runtime: &ComponentRuntime,
+    id: &str,
+    staging: &Path,
+    source: &Path,
+    choice: LayoutChoice,
+) -> Result<(StoredRecording, Vec<api::PeaksLevel>), ImportError> {
+    let playback_path = staging.join("playback.wav");
+    let mut playback = File::create(&playback_path).map_err(io_error(&playback_path))?;
+    // Room for the WAV header, written once the length is known.
+    playback.write_all(&[0u8; 44]).map_err(io_error(&playback_path))?;
+
+    let mut reader = BufReader::new(File::open(source).map_err(io_error(source))?);
+    let (summary, _playback_bytes) = runtime.decode_recording(&mut reader, &mut playback)?;
+
+    let playback_name = match &summary.playback_wav_header {
+        Some(header) => {
+            playback.seek(SeekFrom::Start(0)).map_err(io_error(&playback_path))?;
+            playback.write_all(header).map_err(io_error(&playback_path))?;
+            "playback.wav"
+        }
+        None => {
+            drop(playback);
+            std::fs::remove_file(&playback_path).map_err(io_error(&playback_path))?;
+            source.file_name().and_then(|n| n.to_str()).unwrap_or("source.wav")
+        }
+    };
+
+    let layout = resolve_layout(choice, summary.format.channels)?;
+    let recording = StoredRecording {
+        format: summary.format,
+        layout,
+        activity: summary.activity,
+        levels: summary.levels,
+        playback_path: format!("recordings/{id}/{playback_name}"),
+    };
+    Ok((recording, summary.peaks))
+}
+
+fn resolve_layout(choice: LayoutChoice, channels: u16) -> Result<api::ChannelLayout, ImportError> {
+    let separate = |user_channel, bot_channel, layout| {
+        if channels == 2 {
+            Ok(api::ChannelLayout::Separate { user_channel, bot_channel })
+        } else {
+            Err(ImportError::LayoutMismatch { channels, layout })
+        }
+    };
+    match choice {
+        LayoutChoice::Auto if channels == 2 => Ok(api::ChannelLayout::Separate { user_channel: 0, bot_channel: 1 }),
+        LayoutChoice::Auto | LayoutChoice::Mixed => Ok(api::ChannelLayout::Mixed),
+        LayoutChoice::UserLeft => separate(0, 1, "user-left"),
+        LayoutChoice::UserRight => separate(1, 0, "user-right"),
+    }
+}
+
+fn summarise(
+    id: &str,
+    title: Option<String>,
+    call: &api::NormalizedCall,
+    analysis: &api::CallAnalysis,
+    recording: Option<&StoredRecording>,
+) -> api::CallSummary {
+    // Latency measured on the recording is what the caller heard; vendor-reported
+    // times are the fallback when no recording exists.
+    let measured = |source| analysis.latencies.iter().filter(move |l| l.source == source).map(|l| l.latency_ms).max();
+    let max_latency_ms = measured(api::MeasureSource::Audio).or_else(|| measured(api::MeasureSource::Events));
+
+    let title = title
+        .filter(|t| !t.trim().is_empty())
+        .or_else(|| call.vendor_call_id.as_ref().map(|v| format!("Call {v}")))
+        .unwrap_or_else(|| format!("Call {}", &id[..8]));
+    let imported_at = time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default();
+
+    api::CallSummary {
+        id: id.to_owned(),
+        title,
+        format: call.format.clone(),
+        imported_at,
+        duration_ms: recording.map(|r| r.format.duration_ms).or(call.duration_ms),
+        utterance_count: call.utterances.len() as u32,
+        max_latency_ms,
+        pause_count: analysis.pauses.len() as u32,
+        overlap_count: analysis.overlaps.len() as u32,
+        has_recording: recording.is_some(),
+    }
+}

@@ -1,0 +1,292 @@
+//! The callscope JSON API. Handlers check the caller, call the import pipeline or
+//! storage, and shape responses; all domain work happens in the component.
+
+use std::path::{Path, PathBuf};
+
+use axum::Json;
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Multipart, Path as UrlPath, Query, Request, State};
+use axum::http::{Method, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use callscope_api_types as api;
+use tokio::io::AsyncWriteExt;
+use tower::ServiceExt;
+
+use crate::app::{AppState, Caller};
+use crate::auth::Permission;
+use crate::http_error::HttpError;
+use crate::import::{ImportRequest, LayoutChoice, import_call};
+use crate::peaks_window;
+
+/// Header every state-changing request must carry. A cross-site form cannot set it,
+/// so it guards against CSRF together with the `SameSite=Strict` session cookie.
+pub const CSRF_HEADER: &str = "x-callscope-request";
+
+/// Returns the callscope API router, to be nested under the backoffice's own path
+/// (the example nests it under `/callscope/api`).
+pub fn router(state: AppState) -> Router {
+    let upload_limit = state.limits.max_payload_bytes as u64 + state.limits.max_recording_bytes + (1 << 20);
+    Router::new()
+        .route("/me", get(me))
+        .route(
+            "/calls",
+            get(list_calls)
+                .post(import)
+                .layer(DefaultBodyLimit::max(usize::try_from(upload_limit).unwrap_or(usize::MAX))),
+        )
+        .route("/calls/{id}", get(get_call))
+        .route("/calls/{id}/peaks", get(get_peaks))
+        .route("/calls/{id}/audio", get(get_audio))
+        .layer(middleware::from_fn(require_csrf_header))
+        .with_state(state)
+}
+
+async fn require_csrf_header(request: Request, next: Next) -> Response {
+    let safe = matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    if !safe && request.headers().get(CSRF_HEADER).is_none_or(|v| v != "1") {
+        return HttpError::forbidden(format!(
+            "state-changing requests must send the header {CSRF_HEADER}: 1"
+        ))
+        .into_response();
+    }
+    next.run(request).await
+}
+
+async fn me(caller: Caller) -> Json<api::Me> {
+    Json(api::Me { user: caller.0.user, roles: caller.0.roles })
+}
+
+#[derive(serde::Deserialize)]
+struct ListQuery {
+    #[serde(default)]
+    offset: u64,
+    #[serde(default = "default_limit")]
+    limit: u64,
+}
+
+fn default_limit() -> u64 {
+    50
+}
+
+/// Largest page of the calls list.
+const MAX_PAGE: u64 = 500;
+
+async fn list_calls(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(query): Query<ListQuery>,
+) -> Result<Json<api::CallList>, HttpError> {
+    caller.require(&state, Permission::ViewCalls)?;
+    if query.limit == 0 || query.limit > MAX_PAGE {
+        return Err(HttpError::bad_request(
+            "invalid-query",
+            format!("limit {} is out of range; use 1 to {MAX_PAGE}", query.limit),
+        ));
+    }
+    Ok(Json(state.storage.list_calls(query.offset, query.limit).await?))
+}
+
+async fn get_call(
+    State(state): State<AppState>,
+    caller: Caller,
+    UrlPath(id): UrlPath<String>,
+) -> Result<Json<api::CallDetail>, HttpError> {
+    caller.require(&state, Permission::ViewCalls)?;
+    let stored = state.storage.get_call(id.clone()).await?.ok_or_else(|| call_not_found(&id))?;
+    let recording = stored.recording.map(|r| api::RecordingInfo {
+        format: r.format,
+        layout: r.layout,
+        activity: r.activity,
+        levels: r.levels,
+        audio_url: format!("calls/{id}/audio"),
+    });
+    Ok(Json(api::CallDetail {
+        summary: stored.summary,
+        call: stored.call,
+        recording,
+        analysis: stored.analysis,
+        analysed_by: stored.analysed_by,
+    }))
+}
+
+fn call_not_found(id: &str) -> HttpError {
+    HttpError::not_found(format!("no call with id {id}; it may have been deleted, reload the calls list"))
+}
+
+#[derive(serde::Deserialize)]
+struct PeaksQuery {
+    start_ms: Option<i64>,
+    end_ms: Option<i64>,
+    #[serde(default = "default_pixels")]
+    pixels: u32,
+}
+
+fn default_pixels() -> u32 {
+    1000
+}
+
+async fn get_peaks(
+    State(state): State<AppState>,
+    caller: Caller,
+    UrlPath(id): UrlPath<String>,
+    Query(query): Query<PeaksQuery>,
+) -> Result<Json<api::PeaksWindow>, HttpError> {
+    caller.require(&state, Permission::ViewCalls)?;
+    if query.pixels == 0 || query.pixels > peaks_window::MAX_PIXELS {
+        return Err(HttpError::bad_request(
+            "invalid-query",
+            format!("pixels {} is out of range; use 1 to {}", query.pixels, peaks_window::MAX_PIXELS),
+        ));
+    }
+    let stored = state.storage.get_call(id.clone()).await?.ok_or_else(|| call_not_found(&id))?;
+    let recording = stored.recording.ok_or_else(|| HttpError::not_found(format!("call {id} has no recording")))?;
+
+    let start_ms = query.start_ms.unwrap_or(0);
+    let end_ms = query.end_ms.unwrap_or(recording.format.duration_ms);
+    if start_ms < 0 || end_ms <= start_ms {
+        return Err(HttpError::bad_request(
+            "invalid-query",
+            format!("time range {start_ms}..{end_ms} ms is empty or negative; end_ms must be above start_ms >= 0"),
+        ));
+    }
+
+    let levels = state.storage.get_peaks(id.clone()).await?;
+    let window = peaks_window::select(&levels, recording.format.sample_rate, start_ms, end_ms, query.pixels)
+        .ok_or_else(|| HttpError::not_found(format!("call {id} has no peaks stored")))?;
+    Ok(Json(window))
+}
+
+async fn get_audio(
+    State(state): State<AppState>,
+    caller: Caller,
+    UrlPath(id): UrlPath<String>,
+    request: Request,
+) -> Result<Response, HttpError> {
+    caller.require(&state, Permission::ViewCalls)?;
+    let stored = state.storage.get_call(id.clone()).await?.ok_or_else(|| call_not_found(&id))?;
+    let recording = stored.recording.ok_or_else(|| HttpError::not_found(format!("call {id} has no recording")))?;
+    let path = state.data_dir.join(&recording.playback_path);
+
+    // ServeFile answers Range requests with 206, so the audio element can seek.
+    let response = tower_http::services::ServeFile::new_with_mime(&path, &"audio/wav".parse().expect("valid mime"))
+        .oneshot(request)
+        .await
+        .map_err(|e| HttpError::new(StatusCode::INTERNAL_SERVER_ERROR, "audio-unavailable", e.to_string()))?;
+    Ok(response.into_response())
+}
+
+/// Imports a call from a multipart form: `payload` (the vendor JSON, required),
+/// `recording` (a WAV file, optional), `title` and `layout` (optional text).
+async fn import(
+    State(state): State<AppState>,
+    caller: Caller,
+    mut form: Multipart,
+) -> Result<(StatusCode, Json<api::CallSummary>), HttpError> {
+    caller.require(&state, Permission::ImportCalls)?;
+
+    let upload_dir = state.data_dir.join("uploads").join(uuid::Uuid::new_v4().to_string());
+    let result = read_form(&state, &mut form, &upload_dir).await;
+    let outcome = match result {
+        Ok(request) => {
+            import_call(state.runtime.clone(), &state.storage, &state.data_dir, state.settings.clone(), request)
+                .await
+                .map_err(HttpError::from)
+        }
+        Err(e) => Err(e),
+    };
+    if upload_dir.exists()
+        && let Err(e) = tokio::fs::remove_dir_all(&upload_dir).await
+    {
+        tracing::warn!(path = %upload_dir.display(), error = %e, "could not remove upload directory");
+    }
+
+    let summary = outcome?;
+    tracing::info!(call_id = %summary.id, user = %caller.0.user, "call imported through the API");
+    Ok((StatusCode::CREATED, Json(summary)))
+}
+
+async fn read_form(state: &AppState, form: &mut Multipart, upload_dir: &Path) -> Result<ImportRequest, HttpError> {
+    let mut payload = None;
+    let mut recording = None;
+    let mut title = None;
+    let mut layout = LayoutChoice::Auto;
+
+    while let Some(mut field) = form.next_field().await.map_err(multipart_error)? {
+        let name = field.name().unwrap_or_default().to_owned();
+        match name.as_str() {
+            "payload" => {
+                let mut bytes = Vec::new();
+                while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
+                    if bytes.len() + chunk.len() > state.limits.max_payload_bytes {
+                        return Err(HttpError::too_large(format!(
+                            "the payload exceeds the limit of {} bytes; split the call or raise max_payload_bytes",
+                            state.limits.max_payload_bytes
+                        )));
+                    }
+                    bytes.extend_from_slice(&chunk);
+                }
+                if bytes.is_empty() {
+                    return Err(HttpError::bad_request("empty-upload", "the payload field is empty; attach the call's JSON report"));
+                }
+                payload = Some(bytes);
+            }
+            "recording" => {
+                let path = stream_to_file(state, &mut field, upload_dir).await?;
+                recording = Some(path);
+            }
+            "title" => title = Some(field.text().await.map_err(multipart_error)?),
+            "layout" => {
+                let text = field.text().await.map_err(multipart_error)?;
+                layout = text.trim().parse().map_err(|message: String| HttpError::bad_request("invalid-layout", message))?;
+            }
+            other => {
+                return Err(HttpError::bad_request(
+                    "invalid-form",
+                    format!("unexpected form field {other:?}; send payload, recording, title and layout"),
+                ));
+            }
+        }
+    }
+
+    let payload = payload.ok_or_else(|| {
+        HttpError::bad_request("missing-payload", "the form has no payload field; attach the call's JSON report as payload")
+    })?;
+    Ok(ImportRequest { title, payload, recording, layout })
+}
+
+async fn stream_to_file(
+    state: &AppState,
+    field: &mut axum::extract::multipart::Field<'_>,
+    upload_dir: &Path,
+) -> Result<PathBuf, HttpError> {
+    let io_failed = |e: std::io::Error| HttpError::new(StatusCode::INTERNAL_SERVER_ERROR, "upload-failed", e.to_string());
+    tokio::fs::create_dir_all(upload_dir).await.map_err(io_failed)?;
+    let path = upload_dir.join("source.wav");
+    let mut file = tokio::fs::File::create(&path).await.map_err(io_failed)?;
+
+    let mut written = 0u64;
+    while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
+        written += chunk.len() as u64;
+        if written > state.limits.max_recording_bytes {
+            return Err(HttpError::too_large(format!(
+                "the recording exceeds the limit of {} bytes; upload a shorter or compressed recording",
+                state.limits.max_recording_bytes
+            )));
+        }
+        file.write_all(&chunk).await.map_err(io_failed)?;
+    }
+    file.flush().await.map_err(io_failed)?;
+
+    if written == 0 {
+        return Err(HttpError::bad_request("empty-upload", "the recording field is empty; attach a WAV file or leave the field out"));
+    }
+    Ok(path)
+}
+
+fn multipart_error(error: axum::extract::multipart::MultipartError) -> HttpError {
+    let status = error.status();
+    let kind = if status == StatusCode::PAYLOAD_TOO_LARGE { "too-large" } else { "invalid-form" };
+    HttpError::new(status, kind, format!("the upload could not be read: {}", error.body_text()))
+}

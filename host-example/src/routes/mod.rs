@@ -1,0 +1,5 @@
+//! HTTP routes: the callscope API any backoffice mounts, and the example backoffice's
+//! own pages.
+
+pub mod api;
+pub mod backoffice;

@@ -1,0 +1,6 @@
+//! Host-side bindings generated from the WIT package in `wit/`.
+
+wasmtime::component::bindgen!({
+    path: "../wit",
+    world: "plugin",
+});

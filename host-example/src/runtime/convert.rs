@@ -1,0 +1,237 @@
+//! Conversions between the generated WIT types and the shared API types. Field by
+//! field, with no logic beyond the mapping.
+
+use callscope_api_types as api;
+
+use super::RejectedInput;
+use super::bindings::exports::callscope::plugin::{analysis as wa, audio as wau, ingest as wi, types as wt};
+
+fn speaker(value: wt::Speaker) -> api::Speaker {
+    match value {
+        wt::Speaker::User => api::Speaker::User,
+        wt::Speaker::Bot => api::Speaker::Bot,
+        wt::Speaker::System => api::Speaker::System,
+        wt::Speaker::Tool => api::Speaker::Tool,
+    }
+}
+
+fn speaker_to_wit(value: api::Speaker) -> wt::Speaker {
+    match value {
+        api::Speaker::User => wt::Speaker::User,
+        api::Speaker::Bot => wt::Speaker::Bot,
+        api::Speaker::System => wt::Speaker::System,
+        api::Speaker::Tool => wt::Speaker::Tool,
+    }
+}
+
+fn source(value: wt::MeasureSource) -> api::MeasureSource {
+    match value {
+        wt::MeasureSource::Events => api::MeasureSource::Events,
+        wt::MeasureSource::Audio => api::MeasureSource::Audio,
+    }
+}
+
+fn finding(value: wt::Finding) -> api::Finding {
+    api::Finding { code: value.code, path: value.path, message: value.message }
+}
+
+fn segment(value: wt::Segment) -> api::Segment {
+    api::Segment { start_ms: value.start_ms, end_ms: value.end_ms }
+}
+
+fn activity(value: wt::ChannelActivity) -> api::ChannelActivity {
+    api::ChannelActivity { channel: value.channel, speech: value.speech.into_iter().map(segment).collect() }
+}
+
+pub fn activity_to_wit(value: &api::ChannelActivity) -> wt::ChannelActivity {
+    wt::ChannelActivity {
+        channel: value.channel,
+        speech: value.speech.iter().map(|s| wt::Segment { start_ms: s.start_ms, end_ms: s.end_ms }).collect(),
+    }
+}
+
+pub fn layout_to_wit(value: api::ChannelLayout) -> wt::ChannelLayout {
+    match value {
+        api::ChannelLayout::Mixed => wt::ChannelLayout::Mixed,
+        api::ChannelLayout::Separate { user_channel, bot_channel } => {
+            wt::ChannelLayout::Separate(wt::SeparateChannels { user_channel, bot_channel })
+        }
+    }
+}
+
+pub fn settings_to_wit(value: &api::AnalysisSettings) -> wa::Settings {
+    wa::Settings {
+        min_pause_ms: value.min_pause_ms,
+        min_overlap_ms: value.min_overlap_ms,
+        turn_join_gap_ms: value.turn_join_gap_ms,
+    }
+}
+
+pub fn utterance_to_wit(value: &api::Utterance) -> wt::Utterance {
+    wt::Utterance {
+        index: value.index,
+        speaker: speaker_to_wit(value.speaker),
+        text: value.text.clone(),
+        start_ms: value.start_ms,
+        end_ms: value.end_ms,
+        words: value
+            .words
+            .iter()
+            .map(|w| wt::Word { text: w.text.clone(), start_ms: w.start_ms, end_ms: w.end_ms, confidence: w.confidence })
+            .collect(),
+        timing: match value.timing {
+            api::TimingQuality::Exact => wt::TimingQuality::Exact,
+            api::TimingQuality::Approximate => wt::TimingQuality::Approximate,
+        },
+        original_times: value.original_times.clone(),
+    }
+}
+
+fn utterance(value: wt::Utterance) -> api::Utterance {
+    api::Utterance {
+        index: value.index,
+        speaker: speaker(value.speaker),
+        text: value.text,
+        start_ms: value.start_ms,
+        end_ms: value.end_ms,
+        words: value
+            .words
+            .into_iter()
+            .map(|w| api::Word { text: w.text, start_ms: w.start_ms, end_ms: w.end_ms, confidence: w.confidence })
+            .collect(),
+        timing: match value.timing {
+            wt::TimingQuality::Exact => api::TimingQuality::Exact,
+            wt::TimingQuality::Approximate => api::TimingQuality::Approximate,
+        },
+        original_times: value.original_times,
+    }
+}
+
+pub fn normalized_call(value: wt::NormalizedCall) -> api::NormalizedCall {
+    api::NormalizedCall {
+        format: value.format,
+        vendor_call_id: value.vendor_call_id,
+        started_at_epoch_ms: value.started_at_epoch_ms,
+        duration_ms: value.duration_ms,
+        utterances: value.utterances.into_iter().map(utterance).collect(),
+        findings: value.findings.into_iter().map(finding).collect(),
+        unknown_fields: value.unknown_fields,
+        recording_urls: value.recording_urls,
+    }
+}
+
+pub fn ingest_error(value: wi::IngestError) -> RejectedInput {
+    match value {
+        wi::IngestError::InvalidJson(m) => RejectedInput::InvalidJson(m),
+        wi::IngestError::UnknownFormat(tried) => RejectedInput::UnknownFormat(tried),
+        wi::IngestError::InvalidPayload(m) => RejectedInput::InvalidPayload(m),
+        wi::IngestError::TooLarge(m) => RejectedInput::PayloadTooLarge(m),
+    }
+}
+
+pub fn audio_error(value: wau::AudioError) -> RejectedInput {
+    match value {
+        wau::AudioError::InvalidAudio(m) => RejectedInput::InvalidAudio(m),
+        wau::AudioError::Unsupported(m) => RejectedInput::UnsupportedAudio(m),
+        wau::AudioError::TooLarge(m) => RejectedInput::RecordingTooLarge(m),
+        wau::AudioError::Finished => RejectedInput::InvalidAudio("the recording was already finished".into()),
+    }
+}
+
+fn encoding(value: wau::AudioEncoding) -> api::AudioEncoding {
+    match value {
+        wau::AudioEncoding::Pcm8 => api::AudioEncoding::Pcm8,
+        wau::AudioEncoding::Pcm16 => api::AudioEncoding::Pcm16,
+        wau::AudioEncoding::Pcm24 => api::AudioEncoding::Pcm24,
+        wau::AudioEncoding::Pcm32 => api::AudioEncoding::Pcm32,
+        wau::AudioEncoding::Float32 => api::AudioEncoding::Float32,
+        wau::AudioEncoding::Mulaw => api::AudioEncoding::Mulaw,
+        wau::AudioEncoding::Alaw => api::AudioEncoding::Alaw,
+    }
+}
+
+pub fn audio_summary(value: wau::AudioSummary) -> api::AudioSummary {
+    let format = value.format;
+    api::AudioSummary {
+        format: api::AudioFormat {
+            encoding: encoding(format.encoding),
+            sample_rate: format.sample_rate,
+            channels: format.channels,
+            bits_per_sample: format.bits_per_sample,
+            frames: format.frames,
+            duration_ms: format.duration_ms,
+        },
+        activity: value.activity.into_iter().map(activity).collect(),
+        levels: value
+            .levels
+            .into_iter()
+            .map(|l| api::ChannelLevels {
+                channel: l.channel,
+                peak: l.peak,
+                rms_dbfs: l.rms_dbfs,
+                clipped_samples: l.clipped_samples,
+            })
+            .collect(),
+        peaks: value
+            .peaks
+            .into_iter()
+            .map(|p| api::PeaksLevel { samples_per_pixel: p.samples_per_pixel, channels: p.channels, data: p.data })
+            .collect(),
+        playback_wav_header: value.playback_wav_header,
+    }
+}
+
+pub fn call_analysis(value: wa::CallAnalysis) -> api::CallAnalysis {
+    api::CallAnalysis {
+        turns: value
+            .turns
+            .into_iter()
+            .map(|t| api::Turn {
+                index: t.index,
+                speaker: speaker(t.speaker),
+                start_ms: t.start_ms,
+                end_ms: t.end_ms,
+                utterances: t.utterances,
+                source: source(t.source),
+            })
+            .collect(),
+        latencies: value
+            .latencies
+            .into_iter()
+            .map(|l| api::ResponseLatency {
+                turn_index: l.turn_index,
+                user_end_ms: l.user_end_ms,
+                bot_start_ms: l.bot_start_ms,
+                latency_ms: l.latency_ms,
+                source: source(l.source),
+            })
+            .collect(),
+        pauses: value
+            .pauses
+            .into_iter()
+            .map(|p| api::Pause {
+                start_ms: p.start_ms,
+                end_ms: p.end_ms,
+                duration_ms: p.duration_ms,
+                kind: match p.kind {
+                    wa::PauseKind::WithinTurn => api::PauseKind::WithinTurn,
+                    wa::PauseKind::BetweenSpeakers => api::PauseKind::BetweenSpeakers,
+                },
+                speaker: speaker(p.speaker),
+                source: source(p.source),
+            })
+            .collect(),
+        overlaps: value
+            .overlaps
+            .into_iter()
+            .map(|o| api::Overlap {
+                start_ms: o.start_ms,
+                end_ms: o.end_ms,
+                duration_ms: o.duration_ms,
+                interrupter: speaker(o.interrupter),
+                source: source(o.source),
+            })
+            .collect(),
+        findings: value.findings.into_iter().map(finding).collect(),
+    }
+}

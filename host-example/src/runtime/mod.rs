@@ -1,0 +1,303 @@
+//! The wasmtime embedding: one engine, the component compiled once (and cached on
+//! disk), a pre-linked instance, and a fresh sandboxed store for every request.
+//!
+//! Every call into the component runs on a blocking thread with its own store, so a
+//! trap, a timeout or a memory blow-up fails that request alone.
+
+mod bindings;
+mod convert;
+mod limits;
+mod sandbox;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use callscope_api_types as api;
+use sha2::{Digest, Sha256};
+use wasmtime::component::{Component, Linker};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store};
+
+pub use limits::RuntimeLimits;
+
+use bindings::PluginPre;
+use sandbox::SandboxState;
+
+/// The interface version this host was built against. Components must export
+/// interfaces of this package version.
+pub const INTERFACE_VERSION: &str = "0.1.0";
+
+/// How a call into the component failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ComponentError {
+    /// The component rejected the input; the message is the component's own.
+    #[error("{0}")]
+    Rejected(RejectedInput),
+    #[error("the component ran past its deadline of {deadline_ms} ms and was stopped")]
+    Timeout { deadline_ms: u64 },
+    #[error("the component exceeded its memory limit of {limit_bytes} bytes")]
+    MemoryLimit { limit_bytes: usize },
+    /// A trap inside the component: a bug in it, not a problem with the input.
+    #[error("the component failed: {0}")]
+    Trap(String),
+    #[error("could not load the component from {path}: {reason}")]
+    Load { path: PathBuf, reason: String },
+}
+
+/// An input the component rejected, by kind.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RejectedInput {
+    #[error("invalid JSON: {0}")]
+    InvalidJson(String),
+    #[error("unknown payload format; formats tried: {}", .0.join(", "))]
+    UnknownFormat(Vec<String>),
+    #[error("invalid payload: {0}")]
+    InvalidPayload(String),
+    #[error("payload too large: {0}")]
+    PayloadTooLarge(String),
+    #[error("invalid audio: {0}")]
+    InvalidAudio(String),
+    #[error("unsupported audio: {0}")]
+    UnsupportedAudio(String),
+    #[error("recording too large: {0}")]
+    RecordingTooLarge(String),
+    #[error("analysis failed: {0}")]
+    Analysis(String),
+}
+
+/// A loaded component, ready to serve requests from many threads.
+pub struct ComponentRuntime {
+    engine: Engine,
+    pre: PluginPre<SandboxState>,
+    limits: RuntimeLimits,
+    sha256: String,
+    ticker_stop: Arc<AtomicBool>,
+}
+
+impl std::fmt::Debug for ComponentRuntime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ComponentRuntime").field("sha256", &self.sha256).finish_non_exhaustive()
+    }
+}
+
+impl ComponentRuntime {
+    /// Loads the component at `wasm_path`, compiling it or reusing a compiled copy from
+    /// `cache_dir` made by an engine with the same compatibility hash.
+    pub fn load(wasm_path: &Path, cache_dir: &Path, limits: RuntimeLimits) -> Result<Self, ComponentError> {
+        let load_error = |reason: String| ComponentError::Load { path: wasm_path.to_owned(), reason };
+
+        let bytes = std::fs::read(wasm_path).map_err(|e| load_error(format!("reading failed: {e}")))?;
+        let sha256 = hex::encode(Sha256::digest(&bytes));
+        let engine = Engine::new(&engine_config(&limits)).map_err(|e| load_error(format!("{e:#}")))?;
+
+        let component = compile_cached(&engine, &bytes, &sha256, cache_dir).map_err(|e| load_error(format!("{e:#}")))?;
+
+        let mut linker = Linker::<SandboxState>::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(|e| load_error(format!("{e:#}")))?;
+        let instance_pre = linker.instantiate_pre(&component).map_err(|e| {
+            load_error(format!(
+                "it does not fit this host's interface callscope:plugin@{INTERFACE_VERSION}: {e:#}"
+            ))
+        })?;
+        let pre = PluginPre::new(instance_pre).map_err(|e| {
+            load_error(format!(
+                "it does not export the callscope:plugin@{INTERFACE_VERSION} interfaces: {e:#}"
+            ))
+        })?;
+
+        let ticker_stop = Arc::new(AtomicBool::new(false));
+        start_epoch_ticker(engine.clone(), limits.epoch_tick, ticker_stop.clone());
+
+        tracing::info!(component_sha = %sha256, path = %wasm_path.display(), "component loaded");
+        Ok(Self { engine, pre, limits, sha256, ticker_stop })
+    }
+
+    pub fn sha256(&self) -> &str {
+        &self.sha256
+    }
+
+    pub fn version(&self) -> api::ComponentVersion {
+        api::ComponentVersion { interface_version: INTERFACE_VERSION.to_owned(), sha256: self.sha256.clone() }
+    }
+
+    pub fn limits(&self) -> &RuntimeLimits {
+        &self.limits
+    }
+
+    /// Creates a fresh store and instance for one request.
+    fn instantiate(&self) -> Result<(Store<SandboxState>, bindings::Plugin), ComponentError> {
+        let mut store = Store::new(&self.engine, SandboxState::new(&self.limits));
+        store.limiter(|state| &mut state.limits);
+        store.set_epoch_deadline(self.limits.deadline_ticks());
+        let plugin = self.pre.instantiate(&mut store).map_err(|e| self.classify(&store, e))?;
+        Ok((store, plugin))
+    }
+
+    /// Turns a wasmtime error into the kind of failure it is.
+    fn classify(&self, store: &Store<SandboxState>, error: wasmtime::Error) -> ComponentError {
+        if let Some(trap) = error.downcast_ref::<wasmtime::Trap>()
+            && *trap == wasmtime::Trap::Interrupt
+        {
+            return ComponentError::Timeout { deadline_ms: self.limits.deadline_ms() };
+        }
+        if store.data().memory_limit_hit() {
+            return ComponentError::MemoryLimit { limit_bytes: self.limits.memory_bytes };
+        }
+        ComponentError::Trap(format!("{error:#}"))
+    }
+
+    /// Parses a vendor payload into a normalised call.
+    pub fn normalize(&self, payload: &[u8]) -> Result<api::NormalizedCall, ComponentError> {
+        let (mut store, plugin) = self.instantiate()?;
+        let result = plugin.callscope_plugin_ingest().call_normalize(&mut store, payload);
+        match result.map_err(|e| self.classify(&store, e))? {
+            Ok(call) => Ok(convert::normalized_call(call)),
+            Err(e) => Err(ComponentError::Rejected(convert::ingest_error(e))),
+        }
+    }
+
+    /// Decodes a recording read from `source` in chunks of `chunk_bytes`, writing the
+    /// playback transcode (if the component returns one) to `playback`.
+    pub fn decode_recording(
+        &self,
+        source: &mut dyn std::io::Read,
+        playback: &mut dyn std::io::Write,
+    ) -> Result<(api::AudioSummary, u64), ComponentError> {
+        let (mut store, plugin) = self.instantiate()?;
+        let audio = plugin.callscope_plugin_audio();
+        let recording = audio.recording();
+        let handle = recording.call_constructor(&mut store).map_err(|e| self.classify(&store, e))?;
+
+        let mut buffer = vec![0u8; self.limits.audio_chunk_bytes];
+        let mut playback_bytes = 0u64;
+        loop {
+            let read = source
+                .read(&mut buffer)
+                .map_err(|e| ComponentError::Trap(format!("reading the uploaded recording failed: {e}")))?;
+            if read == 0 {
+                break;
+            }
+
+            // Each chunk gets a fresh deadline: the limit bounds one call, so an
+            // hour-long file is not cut off by the sum of its chunks.
+            store.set_epoch_deadline(self.limits.deadline_ticks());
+            let pcm = recording
+                .call_push(&mut store, handle, &buffer[..read])
+                .map_err(|e| self.classify(&store, e))?
+                .map_err(|e| ComponentError::Rejected(convert::audio_error(e)))?;
+            if !pcm.is_empty() {
+                playback
+                    .write_all(&pcm)
+                    .map_err(|e| ComponentError::Trap(format!("writing the playback file failed: {e}")))?;
+                playback_bytes += pcm.len() as u64;
+            }
+        }
+
+        store.set_epoch_deadline(self.limits.deadline_ticks());
+        let summary = recording
+            .call_finish(&mut store, handle)
+            .map_err(|e| self.classify(&store, e))?
+            .map_err(|e| ComponentError::Rejected(convert::audio_error(e)))?;
+        handle.resource_drop(&mut store).map_err(|e| self.classify(&store, e))?;
+        Ok((convert::audio_summary(summary), playback_bytes))
+    }
+
+    /// Derives turns, latencies, pauses and overlaps.
+    pub fn analyze(
+        &self,
+        utterances: &[api::Utterance],
+        activity: &[api::ChannelActivity],
+        layout: api::ChannelLayout,
+        settings: &api::AnalysisSettings,
+    ) -> Result<api::CallAnalysis, ComponentError> {
+        let (mut store, plugin) = self.instantiate()?;
+        let utterances: Vec<_> = utterances.iter().map(convert::utterance_to_wit).collect();
+        let activity: Vec<_> = activity.iter().map(convert::activity_to_wit).collect();
+        let result = plugin.callscope_plugin_analysis().call_analyze(
+            &mut store,
+            &utterances,
+            &activity,
+            convert::layout_to_wit(layout),
+            convert::settings_to_wit(settings),
+        );
+        match result.map_err(|e| self.classify(&store, e))? {
+            Ok(analysis) => Ok(convert::call_analysis(analysis)),
+            Err(message) => Err(ComponentError::Rejected(RejectedInput::Analysis(message))),
+        }
+    }
+
+    /// Lists the component's imports as `name` strings, for the allowlist check.
+    pub fn imports(&self) -> Vec<String> {
+        let component = self.pre.instance_pre().component();
+        component.component_type().imports(&self.engine).map(|(name, _)| name.to_owned()).collect()
+    }
+}
+
+impl Drop for ComponentRuntime {
+    fn drop(&mut self) {
+        self.ticker_stop.store(true, Ordering::Relaxed);
+    }
+}
+
+fn engine_config(limits: &RuntimeLimits) -> Config {
+    let mut config = Config::new();
+    config.wasm_component_model(true);
+    config.epoch_interruption(true);
+    config.max_wasm_stack(limits.wasm_stack_bytes);
+
+    let mut pool = PoolingAllocationConfig::default();
+    pool.total_component_instances(limits.max_concurrent_instances);
+    pool.total_core_instances(limits.max_concurrent_instances * 4);
+    pool.total_memories(limits.max_concurrent_instances * 2);
+    pool.total_tables(limits.max_concurrent_instances * 4);
+    pool.total_stacks(limits.max_concurrent_instances);
+    pool.max_memory_size(limits.memory_bytes);
+    config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    config
+}
+
+/// Compiles `bytes`, or loads the compiled artifact from an earlier run. The cache key
+/// covers the component's sha256 and the engine's compatibility hash, so a different
+/// wasmtime version or configuration never loads a stale artifact.
+fn compile_cached(engine: &Engine, bytes: &[u8], sha256: &str, cache_dir: &Path) -> anyhow::Result<Component> {
+    use std::hash::{Hash, Hasher};
+
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    engine.precompile_compatibility_hash().hash(&mut hasher);
+    let cached = cache_dir.join(format!("{sha256}-{:016x}.cwasm", hasher.finish()));
+
+    if cached.exists() {
+        // SAFETY: the file was written by `Component::serialize` of an engine with the
+        // same compatibility hash, into the host's own data directory.
+        match unsafe { Component::deserialize_file(engine, &cached) } {
+            Ok(component) => {
+                tracing::info!(cache = %cached.display(), "compiled component loaded from cache");
+                return Ok(component);
+            }
+            Err(e) => tracing::warn!(cache = %cached.display(), error = %e, "cached component unusable, recompiling"),
+        }
+    }
+
+    let started = std::time::Instant::now();
+    let component = Component::new(engine, bytes)?;
+    tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "component compiled");
+
+    std::fs::create_dir_all(cache_dir)?;
+    let temporary = cached.with_extension("tmp");
+    std::fs::write(&temporary, component.serialize()?)?;
+    std::fs::rename(&temporary, &cached)?;
+    Ok(component)
+}
+
+fn start_epoch_ticker(engine: Engine, tick: Duration, stop: Arc<AtomicBool>) {
+    std::thread::Builder::new()
+        .name("callscope-epoch".into())
+        .spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                std::thread::sleep(tick);
+                engine.increment_epoch();
+            }
+        })
+        .expect("spawning the epoch ticker thread failed");
+}

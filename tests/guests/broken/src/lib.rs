@@ -1,0 +1,90 @@
+//! A callscope component that misbehaves on request. `normalize` reads the payload as
+//! a command: `trap` panics, `loop` never returns, `grow` allocates until the memory
+//! limit stops it; anything else returns an empty call. The host tests load it to show
+//! that each fault fails its own request and the host keeps serving.
+
+#![cfg(target_arch = "wasm32")]
+
+wit_bindgen::generate!({
+    path: "../../../wit",
+    world: "plugin",
+});
+
+use exports::callscope::plugin::analysis::{CallAnalysis, ChannelActivity, ChannelLayout, Settings, Utterance};
+use exports::callscope::plugin::audio::{AudioError, AudioSummary, GuestRecording};
+use exports::callscope::plugin::ingest::IngestError;
+use exports::callscope::plugin::types::NormalizedCall;
+
+struct Broken;
+
+impl exports::callscope::plugin::ingest::Guest for Broken {
+    fn detect_format(_payload: Vec<u8>) -> Result<String, IngestError> {
+        Ok("broken".into())
+    }
+
+    fn normalize(payload: Vec<u8>) -> Result<NormalizedCall, IngestError> {
+        match payload.as_slice() {
+            b"trap" => panic!("deliberate trap"),
+            b"loop" => {
+                let mut counter: u64 = 0;
+                loop {
+                    counter = std::hint::black_box(counter.wrapping_add(1));
+                }
+            }
+            b"grow" => {
+                let mut hoard: Vec<Vec<u8>> = Vec::new();
+                loop {
+                    hoard.push(vec![1u8; 1 << 20]);
+                    std::hint::black_box(&hoard);
+                }
+            }
+            _ => Ok(NormalizedCall {
+                format: "broken".into(),
+                vendor_call_id: None,
+                started_at_epoch_ms: None,
+                duration_ms: None,
+                utterances: Vec::new(),
+                findings: Vec::new(),
+                unknown_fields: "{}".into(),
+                recording_urls: Vec::new(),
+            }),
+        }
+    }
+}
+
+struct NoRecording;
+
+impl GuestRecording for NoRecording {
+    fn new() -> Self {
+        NoRecording
+    }
+
+    fn push(&self, _chunk: Vec<u8>) -> Result<Vec<u8>, AudioError> {
+        Err(AudioError::Unsupported("the broken test component decodes no audio".into()))
+    }
+
+    fn finish(&self) -> Result<AudioSummary, AudioError> {
+        Err(AudioError::Finished)
+    }
+}
+
+impl exports::callscope::plugin::audio::Guest for Broken {
+    type Recording = NoRecording;
+}
+
+impl exports::callscope::plugin::analysis::Guest for Broken {
+    fn default_settings() -> Settings {
+        Settings { min_pause_ms: 500, min_overlap_ms: 200, turn_join_gap_ms: 1500 }
+    }
+
+    fn analyze(
+        _utterances: Vec<Utterance>,
+        _activity: Vec<ChannelActivity>,
+        _layout: ChannelLayout,
+        _settings: Settings,
+    ) -> Result<CallAnalysis, String> {
+        Ok(CallAnalysis { turns: Vec::new(), latencies: Vec::new(), pauses: Vec::new(), overlaps: Vec::new(), findings: Vec::new() })
+    }
+}
+
+export!(Broken);
