@@ -1,0 +1,9 @@
+//! Yew components, each owning one part of the screen. State flows down as props
+//! and up as callbacks; all requests go through [`crate::api`].
+
+pub mod app;
+pub mod call_list;
+pub mod call_view;
+pub mod load;
+pub mod transcript;
+pub mod waveform;

@@ -1,0 +1,579 @@
+//! The waveform: one canvas per channel drawn from peaks of the visible range, with
+//! speech shading, pauses and their lengths, overlaps, response latency bars and a
+//! playhead that follows the audio element.
+
+use std::cell::{Cell, RefCell};
+use std::rc::{Rc, Weak};
+
+use callscope_api_types::{CallAnalysis, CallDetail, ChannelLayout, PeaksWindow, Speaker};
+use gloo_events::EventListener;
+use wasm_bindgen::JsCast;
+use wasm_bindgen::closure::Closure;
+use yew::prelude::*;
+
+use crate::api::{Api, ApiFailure};
+use crate::components::load::FailureNotice;
+use crate::components::transcript::speaker_name;
+use crate::draw::{self, Band, ChannelScene, LatencyGrade, Palette, SpeechBand, TimeScale};
+use crate::format;
+use crate::shared::Shared;
+
+/// Height of one channel's canvas, in CSS pixels.
+const LANE_HEIGHT_PX: f64 = 84.0;
+/// Rows available for pause labels above the canvases.
+const LABEL_LANES: usize = 2;
+/// Height of one row of pause labels, in CSS pixels.
+const LABEL_ROW_PX: f64 = 18.0;
+/// Narrowest view the zoom buttons reach, in milliseconds.
+const MIN_VIEW_MS: i64 = 2_000;
+/// Smallest distance between two time axis ticks, in CSS pixels.
+const TICK_SPACING_PX: f64 = 90.0;
+
+/// One canvas: the channels it draws and what it shades.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Lane {
+    /// Value of the canvas's `data-channel` attribute: the channel number, or the
+    /// merged channel numbers joined by commas for a mixed recording (`0` when mono).
+    pub key: String,
+    pub name: String,
+    pub channels: Vec<u16>,
+    /// Who speaks on this channel; `None` for a mixed recording.
+    pub speaker: Option<Speaker>,
+    pub speech: Vec<SpeechBand>,
+    /// Whether response latency bars are drawn on this canvas.
+    pub shows_latency: bool,
+}
+
+/// Builds the canvases for a call's recording: one per channel when user and bot
+/// are on separate channels, one for all channels merged when they are mixed.
+/// A mixed recording is shaded by the transcript's speakers because its speech
+/// activity cannot tell them apart.
+pub fn lanes(detail: &CallDetail) -> Vec<Shared<Lane>> {
+    let Some(recording) = &detail.recording else { return Vec::new() };
+    let channel_count = recording.format.channels.max(1);
+
+    match recording.layout {
+        ChannelLayout::Mixed => {
+            let channels: Vec<u16> = (0..channel_count).collect();
+            let speech = detail
+                .call
+                .utterances
+                .iter()
+                .filter(|utterance| utterance.speaker.is_audible() && utterance.end_ms > utterance.start_ms)
+                .map(|utterance| SpeechBand { start_ms: utterance.start_ms, end_ms: utterance.end_ms, speaker: Some(utterance.speaker) })
+                .collect();
+            let key = channels.iter().map(u16::to_string).collect::<Vec<_>>().join(",");
+            vec![Shared::new(Lane { key, name: String::from("Mixed"), channels, speaker: None, speech, shows_latency: true })]
+        }
+        ChannelLayout::Separate { user_channel, bot_channel } => (0..channel_count)
+            .map(|channel| {
+                let speaker = if channel == user_channel {
+                    Some(Speaker::User)
+                } else if channel == bot_channel {
+                    Some(Speaker::Bot)
+                } else {
+                    None
+                };
+                let name = match speaker {
+                    Some(speaker) => speaker_name(speaker).to_owned(),
+                    None => format!("Channel {channel}"),
+                };
+                let speech = recording
+                    .activity
+                    .iter()
+                    .filter(|activity| activity.channel == channel)
+                    .flat_map(|activity| activity.speech.iter())
+                    .map(|segment| SpeechBand { start_ms: segment.start_ms, end_ms: segment.end_ms, speaker })
+                    .collect();
+                Shared::new(Lane {
+                    key: channel.to_string(),
+                    name,
+                    channels: vec![channel],
+                    speaker,
+                    speech,
+                    shows_latency: speaker == Some(Speaker::Bot),
+                })
+            })
+            .collect(),
+    }
+}
+
+/// What the analysis marks on every canvas.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Marks {
+    pub pauses: Vec<Band>,
+    /// Label text of each pause, in the order of `pauses`.
+    pub pause_labels: Vec<String>,
+    pub overlaps: Vec<Band>,
+    /// Response latencies as `(user_end_ms, bot_start_ms, latency_ms)`.
+    pub latencies: Vec<(i64, i64, i64)>,
+}
+
+pub fn marks(analysis: &CallAnalysis) -> Marks {
+    Marks {
+        pauses: analysis.pauses.iter().map(|pause| Band { start_ms: pause.start_ms, end_ms: pause.end_ms }).collect(),
+        pause_labels: analysis.pauses.iter().map(|pause| format::seconds(pause.duration_ms)).collect(),
+        overlaps: analysis.overlaps.iter().map(|overlap| Band { start_ms: overlap.start_ms, end_ms: overlap.end_ms }).collect(),
+        latencies: analysis.latencies.iter().map(|latency| (latency.user_end_ms, latency.bot_start_ms, latency.latency_ms)).collect(),
+    }
+}
+
+/// Zooms `view` by `factor` (below 1 zooms in) around `centre_ms`, keeping the
+/// result inside `0..duration_ms` and no narrower than [`MIN_VIEW_MS`].
+pub fn zoom(view: (i64, i64), factor: f64, centre_ms: i64, duration_ms: i64) -> (i64, i64) {
+    let span = (view.1 - view.0).max(1) as f64;
+    let new_span = ((span * factor).round() as i64).clamp(MIN_VIEW_MS.min(duration_ms), duration_ms.max(1));
+    let centre = centre_ms.clamp(view.0, view.1);
+    let share = (centre - view.0) as f64 / span;
+    let start = centre - (new_span as f64 * share).round() as i64;
+    page_at(start, new_span, duration_ms)
+}
+
+/// A view of `span_ms` starting at `start_ms`, moved back inside `0..duration_ms`.
+pub fn page_at(start_ms: i64, span_ms: i64, duration_ms: i64) -> (i64, i64) {
+    let start = start_ms.clamp(0, (duration_ms - span_ms).max(0));
+    (start, start + span_ms)
+}
+
+#[derive(Properties, PartialEq)]
+pub struct WaveformProps {
+    pub api: Api,
+    pub call_id: String,
+    pub detail: Shared<CallDetail>,
+    /// The call view's `<audio>` element.
+    pub audio: NodeRef,
+    /// Called with a time when the user clicks the waveform.
+    pub on_seek: Callback<i64>,
+    /// Called with the playback time on every animation frame while playing and
+    /// after every seek.
+    pub on_time: Callback<i64>,
+}
+
+#[component]
+pub fn Waveform(props: &WaveformProps) -> Html {
+    let duration_ms = props.detail.recording.as_ref().map(|r| r.format.duration_ms).unwrap_or(0).max(1);
+    let lanes = use_memo(props.detail.clone(), |detail| lanes(detail));
+    let marks = use_memo(props.detail.clone(), |detail| Shared::new(marks(&detail.analysis)));
+
+    let stack_ref = use_node_ref();
+    let playhead_ref = use_node_ref();
+    let width = use_state_eq(|| 0.0_f64);
+    let view = use_state_eq(|| (0_i64, duration_ms));
+    let peaks = use_state(|| None::<Shared<PeaksWindow>>);
+    let peaks_failure = use_state(|| None::<ApiFailure>);
+
+    let pixel_ratio = web_sys::window().map(|window| window.device_pixel_ratio()).unwrap_or(1.0).max(1.0);
+    let scale = TimeScale::new(view.0, view.1, *width);
+    let scale_cell = use_mut_ref(|| scale);
+    *scale_cell.borrow_mut() = scale;
+
+    use_width_of(&stack_ref, width.setter());
+
+    let pixels = (*width * pixel_ratio).round() as u32;
+    {
+        let peaks = peaks.clone();
+        let peaks_failure = peaks_failure.clone();
+        let deps = (props.api.clone(), props.call_id.clone(), *view, pixels);
+        use_effect_with(deps, move |(api, call_id, (start_ms, end_ms), pixels)| {
+            let cancelled = Rc::new(Cell::new(false));
+            if *pixels > 0 {
+                let (api, call_id, start_ms, end_ms, pixels) = (api.clone(), call_id.clone(), *start_ms, *end_ms, *pixels);
+                let cancelled = Rc::clone(&cancelled);
+                yew::platform::spawn_local(async move {
+                    let result = api.peaks(&call_id, start_ms, end_ms, pixels).await;
+                    if cancelled.get() {
+                        return;
+                    }
+                    match result {
+                        Ok(window) => {
+                            peaks.set(Some(Shared::new(window)));
+                            peaks_failure.set(None);
+                        }
+                        Err(failure) => peaks_failure.set(Some(failure)),
+                    }
+                });
+            }
+            move || cancelled.set(true)
+        });
+    }
+
+    {
+        let audio_ref = props.audio.clone();
+        let playhead_ref = playhead_ref.clone();
+        let scale_cell = scale_cell.clone();
+        let view_setter = view.setter();
+        let on_time = props.on_time.clone();
+        use_effect_with(props.call_id.clone(), move |_| {
+            let follower = match (audio_ref.cast::<web_sys::HtmlMediaElement>(), playhead_ref.cast::<web_sys::HtmlElement>()) {
+                (Some(audio), Some(playhead)) => Some(PlayheadFollower::start(audio, playhead, scale_cell, view_setter, on_time, duration_ms)),
+                _ => None,
+            };
+            move || {
+                if let Some(follower) = follower {
+                    follower.stop();
+                }
+            }
+        });
+    }
+
+    {
+        // Moves the playhead after the view or the width changed.
+        let audio_ref = props.audio.clone();
+        let playhead_ref = playhead_ref.clone();
+        use_effect_with(scale, move |scale| {
+            if let (Some(audio), Some(playhead)) = (audio_ref.cast::<web_sys::HtmlMediaElement>(), playhead_ref.cast::<web_sys::HtmlElement>()) {
+                place_playhead(&playhead, scale, (audio.current_time() * 1000.0).round() as i64);
+            }
+        });
+    }
+
+    let on_click = {
+        let stack_ref = stack_ref.clone();
+        let on_seek = props.on_seek.clone();
+        Callback::from(move |event: MouseEvent| {
+            let Some(stack) = stack_ref.cast::<web_sys::Element>() else { return };
+            let left = stack.get_bounding_client_rect().left();
+            on_seek.emit(scale.ms_of(f64::from(event.client_x()) - left));
+        })
+    };
+
+    let audio_time = || props.audio.cast::<web_sys::HtmlMediaElement>().map(|audio| (audio.current_time() * 1000.0) as i64);
+    let zoom_by = |factor: f64| {
+        let view = view.clone();
+        let centre = audio_time().filter(|ms| *ms >= view.0 && *ms <= view.1).unwrap_or((view.0 + view.1) / 2);
+        let next = zoom(*view, factor, centre, duration_ms);
+        Callback::from(move |_: MouseEvent| view.set(next))
+    };
+    let fit = {
+        let view = view.clone();
+        Callback::from(move |_: MouseEvent| view.set((0, duration_ms)))
+    };
+    let zoomed_in = view.1 - view.0 <= MIN_VIEW_MS.min(duration_ms);
+    let whole_call = view.0 == 0 && view.1 == duration_ms;
+
+    let canvases = lanes.iter().map(|lane| {
+        html! {
+            <div class="callscope-lane" key={lane.key.clone()}>
+                <ChannelCanvas lane={lane.clone()} peaks={(*peaks).clone()} {scale} marks={(*marks).clone()} {pixel_ratio} />
+                <span class={classes!("callscope-lane-name", lane.speaker.map(|s| format!("callscope-speaker-{}", s.as_str())))}>{ &lane.name }</span>
+            </div>
+        }
+    });
+
+    html! {
+        <section class="callscope-waveform" aria-label="Waveform">
+            <div class="callscope-waveform-toolbar">
+                <div class="callscope-button-group">
+                    <button type="button" class="callscope-button" title="Zoom in" disabled={zoomed_in} onclick={zoom_by(0.5)}>{ "+" }</button>
+                    <button type="button" class="callscope-button" title="Zoom out" disabled={whole_call} onclick={zoom_by(2.0)}>{ "−" }</button>
+                    <button type="button" class="callscope-button" title="Show the whole call" disabled={whole_call} onclick={fit}>{ "Whole call" }</button>
+                </div>
+                <span class="callscope-muted callscope-view-range">{ format!("{} – {}", format::clock(view.0), format::clock(view.1)) }</span>
+                { legend() }
+            </div>
+            <div class="callscope-stack" ref={stack_ref} onclick={on_click}>
+                { pause_labels(&marks, &scale) }
+                { for canvases }
+                { axis(&scale) }
+                <div class="callscope-playhead" data-testid="playhead" ref={playhead_ref} />
+            </div>
+            if let Some(failure) = (*peaks_failure).clone() {
+                <FailureNotice {failure} />
+            }
+        </section>
+    }
+}
+
+fn legend() -> Html {
+    let item = |class: &'static str, text: &'static str| html! { <span class="callscope-legend-item"><i class={classes!("callscope-swatch", class)} />{ text }</span> };
+    html! {
+        <div class="callscope-legend">
+            { item("callscope-swatch-user", "User") }
+            { item("callscope-swatch-bot", "Bot") }
+            { item("callscope-swatch-pause", "Pause") }
+            { item("callscope-swatch-overlap", "Overlap") }
+            { item("callscope-swatch-fast", "Latency < 1 s") }
+            { item("callscope-swatch-noticeable", "1–2 s") }
+            { item("callscope-swatch-slow", "≥ 2 s") }
+        </div>
+    }
+}
+
+fn pause_labels(marks: &Marks, scale: &TimeScale) -> Html {
+    let visible: Vec<(usize, f64, f64)> = marks
+        .pauses
+        .iter()
+        .enumerate()
+        .filter_map(|(index, band)| {
+            let (left, right) = scale.visible_span(band.start_ms, band.end_ms)?;
+            Some((index, (left + right) / 2.0, draw::label_width(&marks.pause_labels[index])))
+        })
+        .collect();
+    let anchors: Vec<(f64, f64)> = visible.iter().map(|&(_, centre, width)| (centre, width)).collect();
+    let slots = draw::place_labels(&anchors, scale.width_px, LABEL_LANES);
+
+    let labels = visible.iter().zip(slots).map(|(&(index, _, width), slot)| {
+        let band = marks.pauses[index];
+        let style = format!("left:{:.1}px;top:{:.0}px;width:{:.0}px", slot.left_px, slot.lane as f64 * LABEL_ROW_PX, width);
+        html! {
+            <span class="callscope-pause-label" data-testid="pause-label" data-start-ms={band.start_ms.to_string()} {style}
+                title={format!("Pause from {} to {}", format::clock(band.start_ms), format::clock(band.end_ms))}>
+                { &marks.pause_labels[index] }
+            </span>
+        }
+    });
+
+    let height = format!("height:{:.0}px", LABEL_LANES as f64 * LABEL_ROW_PX);
+    html! { <div class="callscope-pause-labels" style={height}>{ for labels }</div> }
+}
+
+fn axis(scale: &TimeScale) -> Html {
+    let step = draw::tick_step_ms(scale, TICK_SPACING_PX);
+    let ticks = draw::ticks(scale, step).into_iter().map(|ms| {
+        let style = format!("left:{:.1}px", scale.x_of(ms));
+        html! { <span class="callscope-tick" {style}>{ format::tick(ms) }</span> }
+    });
+    html! { <div class="callscope-axis">{ for ticks }</div> }
+}
+
+#[derive(Properties, PartialEq)]
+struct ChannelCanvasProps {
+    lane: Shared<Lane>,
+    peaks: Option<Shared<PeaksWindow>>,
+    scale: TimeScale,
+    marks: Shared<Marks>,
+    pixel_ratio: f64,
+}
+
+#[component]
+fn ChannelCanvas(props: &ChannelCanvasProps) -> Html {
+    let canvas_ref = use_node_ref();
+
+    {
+        let canvas_ref = canvas_ref.clone();
+        let deps = (props.lane.clone(), props.peaks.clone(), props.scale, props.marks.clone(), props.pixel_ratio);
+        use_effect_with(deps, move |(lane, peaks, scale, marks, pixel_ratio)| {
+            if let Some(canvas) = canvas_ref.cast::<web_sys::HtmlCanvasElement>() {
+                paint(&canvas, lane, peaks.as_ref(), scale, marks, *pixel_ratio);
+            }
+        });
+    }
+
+    let style = format!("height:{LANE_HEIGHT_PX}px");
+    html! {
+        <canvas class="callscope-canvas" data-testid="waveform-canvas" data-channel={props.lane.key.clone()} {style} ref={canvas_ref} />
+    }
+}
+
+fn paint(canvas: &web_sys::HtmlCanvasElement, lane: &Lane, peaks: Option<&Shared<PeaksWindow>>, scale: &TimeScale, marks: &Marks, pixel_ratio: f64) {
+    if scale.width_px <= 0.0 {
+        return;
+    }
+    let backing_width = (scale.width_px * pixel_ratio).round() as u32;
+    let backing_height = (LANE_HEIGHT_PX * pixel_ratio).round() as u32;
+    if canvas.width() != backing_width {
+        canvas.set_width(backing_width);
+    }
+    if canvas.height() != backing_height {
+        canvas.set_height(backing_height);
+    }
+
+    let Ok(Some(context)) = canvas.get_context("2d") else { return };
+    let Ok(context) = context.dyn_into::<web_sys::CanvasRenderingContext2d>() else { return };
+
+    let columns = match peaks {
+        Some(window) => draw::columns(window, &lane.channels, scale, backing_width as usize),
+        None => Vec::new(),
+    };
+    let latencies: &[(i64, i64, i64)] = if lane.shows_latency { &marks.latencies } else { &[] };
+    let palette = read_palette(canvas);
+    let scene = ChannelScene {
+        scale: *scale,
+        height_px: LANE_HEIGHT_PX,
+        columns: &columns,
+        speaker: lane.speaker,
+        speech: &lane.speech,
+        pauses: &marks.pauses,
+        overlaps: &marks.overlaps,
+        latencies,
+        palette: &palette,
+    };
+    draw::paint_channel(&context, &scene, pixel_ratio);
+}
+
+/// Reads the canvas colours from the `--callscope-*` custom properties in effect
+/// on `element`, falling back to the light theme's colours.
+fn read_palette(element: &web_sys::Element) -> Palette {
+    let style = web_sys::window().and_then(|window| window.get_computed_style(element).ok().flatten());
+    let read = |name: &str, fallback: &str| -> String {
+        style
+            .as_ref()
+            .and_then(|style| style.get_property_value(name).ok())
+            .map(|value| value.trim().to_owned())
+            .filter(|value| !value.is_empty())
+            .unwrap_or_else(|| fallback.to_owned())
+    };
+    Palette {
+        background: read("--callscope-wave-background", "#ffffff"),
+        axis: read("--callscope-wave-axis", "#cbd5e1"),
+        user: read("--callscope-user", "#0e8a7e"),
+        bot: read("--callscope-bot", "#6d4fd8"),
+        neutral: read("--callscope-neutral", "#64748b"),
+        pause: read("--callscope-pause", "rgba(100, 116, 139, 0.16)"),
+        overlap: read("--callscope-overlap", "rgba(220, 38, 38, 0.22)"),
+        fast: read("--callscope-latency-fast", "#16a34a"),
+        noticeable: read("--callscope-latency-noticeable", "#d97706"),
+        slow: read("--callscope-latency-slow", "#dc2626"),
+    }
+}
+
+/// Keeps `setter` equal to the element's width in CSS pixels while the component
+/// is mounted, through a `ResizeObserver` that is disconnected on unmount. This
+/// also catches the widget becoming visible when the host page switches tabs.
+#[hook]
+fn use_width_of(element: &NodeRef, setter: UseStateSetter<f64>) {
+    let element = element.clone();
+    use_effect_with((), move |_| {
+        let observer = element.cast::<web_sys::Element>().and_then(|element| WidthObserver::new(element, setter));
+        move || drop(observer)
+    });
+}
+
+struct WidthObserver {
+    observer: web_sys::ResizeObserver,
+    _on_resize: Closure<dyn FnMut()>,
+}
+
+impl WidthObserver {
+    fn new(element: web_sys::Element, setter: UseStateSetter<f64>) -> Option<Self> {
+        setter.set(f64::from(element.client_width()));
+        let observed = element.clone();
+        let on_resize = Closure::<dyn FnMut()>::new(move || setter.set(f64::from(observed.client_width())));
+        let observer = web_sys::ResizeObserver::new(on_resize.as_ref().unchecked_ref()).ok()?;
+        observer.observe(&element);
+        Some(Self { observer, _on_resize: on_resize })
+    }
+}
+
+impl Drop for WidthObserver {
+    fn drop(&mut self) {
+        self.observer.disconnect();
+    }
+}
+
+fn place_playhead(playhead: &web_sys::HtmlElement, scale: &TimeScale, ms: i64) {
+    let x = scale.x_of(ms);
+    let visible = scale.width_px > 0.0 && (0.0..=scale.width_px).contains(&x);
+    let style = playhead.style();
+    let _ = style.set_property("transform", &format!("translateX({x:.1}px)"));
+    let _ = style.set_property("visibility", if visible { "visible" } else { "hidden" });
+}
+
+/// Moves the playhead with the audio element: on its events, and on every
+/// animation frame while it plays. Its listeners and frame request are removed by
+/// [`PlayheadFollower::stop`].
+struct PlayheadFollower {
+    audio: web_sys::HtmlMediaElement,
+    playhead: web_sys::HtmlElement,
+    scale: Rc<RefCell<TimeScale>>,
+    view: UseStateSetter<(i64, i64)>,
+    on_time: Callback<i64>,
+    duration_ms: i64,
+    frame_id: Cell<Option<i32>>,
+    on_frame: RefCell<Option<Closure<dyn FnMut()>>>,
+    listeners: RefCell<Vec<EventListener>>,
+}
+
+impl PlayheadFollower {
+    fn start(
+        audio: web_sys::HtmlMediaElement,
+        playhead: web_sys::HtmlElement,
+        scale: Rc<RefCell<TimeScale>>,
+        view: UseStateSetter<(i64, i64)>,
+        on_time: Callback<i64>,
+        duration_ms: i64,
+    ) -> Rc<Self> {
+        let follower = Rc::new(Self {
+            audio: audio.clone(),
+            playhead,
+            scale,
+            view,
+            on_time,
+            duration_ms,
+            frame_id: Cell::new(None),
+            on_frame: RefCell::new(None),
+            listeners: RefCell::new(Vec::new()),
+        });
+
+        // Closures hold weak references, so the follower is freed once `stop` has
+        // dropped the listeners and the frame callback.
+        let weak = Rc::downgrade(&follower);
+        *follower.on_frame.borrow_mut() = Some(Closure::new(move || with(&weak, |f| f.frame())));
+
+        let mut listeners = Vec::new();
+        for event in ["timeupdate", "seeked", "seeking", "loadedmetadata", "pause", "ended"] {
+            let weak = Rc::downgrade(&follower);
+            listeners.push(EventListener::new(&audio, event, move |_| with(&weak, |f| f.sync())));
+        }
+        let weak = Rc::downgrade(&follower);
+        listeners.push(EventListener::new(&audio, "play", move |_| with(&weak, |f| f.request_frame())));
+        *follower.listeners.borrow_mut() = listeners;
+
+        follower.sync();
+        follower
+    }
+
+    fn stop(&self) {
+        if let (Some(id), Some(window)) = (self.frame_id.take(), web_sys::window()) {
+            let _ = window.cancel_animation_frame(id);
+        }
+        self.listeners.borrow_mut().clear();
+        self.on_frame.borrow_mut().take();
+    }
+
+    fn request_frame(&self) {
+        if self.frame_id.get().is_some() {
+            return;
+        }
+        let (Some(window), Some(on_frame)) = (web_sys::window(), self.on_frame.borrow().as_ref().map(|c| c.as_ref().clone())) else {
+            return;
+        };
+        self.frame_id.set(window.request_animation_frame(on_frame.unchecked_ref()).ok());
+    }
+
+    fn frame(&self) {
+        self.frame_id.set(None);
+        self.sync();
+        if !self.audio.paused() {
+            self.request_frame();
+        }
+    }
+
+    fn sync(&self) {
+        let ms = (self.audio.current_time() * 1000.0).round() as i64;
+        let scale = *self.scale.borrow();
+        place_playhead(&self.playhead, &scale, ms);
+        self.on_time.emit(ms);
+
+        let zoomed = scale.span_ms() < self.duration_ms;
+        let outside = ms < scale.start_ms || ms > scale.end_ms;
+        if zoomed && outside && !self.audio.paused() {
+            self.view.set(page_at(ms, scale.span_ms(), self.duration_ms));
+        }
+    }
+}
+
+fn with(weak: &Weak<PlayheadFollower>, action: impl FnOnce(&PlayheadFollower)) {
+    if let Some(follower) = weak.upgrade() {
+        action(&follower);
+    }
+}
+
+/// Colour class of a latency in the calls list and the call header.
+pub fn latency_class(latency_ms: i64) -> &'static str {
+    match draw::latency_grade(latency_ms) {
+        LatencyGrade::Fast => "callscope-grade-fast",
+        LatencyGrade::Noticeable => "callscope-grade-noticeable",
+        LatencyGrade::Slow => "callscope-grade-slow",
+    }
+}
