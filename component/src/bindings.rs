@@ -1,0 +1,357 @@
+//! The WebAssembly component's exports: conversions between the WIT types of
+//! `wit/callscope.wit` and the library's own types, and nothing else. Every
+//! decision is made in `ingest`, `audio` and `analysis`.
+
+use std::cell::RefCell;
+
+use callscope_api_types as api;
+
+use crate::{analysis, audio, ingest};
+
+wit_bindgen::generate!({
+    world: "plugin",
+    path: "../wit",
+});
+
+use exports::callscope::plugin::analysis as wit_analysis;
+use exports::callscope::plugin::audio as wit_audio;
+use exports::callscope::plugin::ingest as wit_ingest;
+use exports::callscope::plugin::types as wit;
+
+struct Component;
+
+export!(Component);
+
+impl wit_ingest::Guest for Component {
+    fn detect_format(payload: Vec<u8>) -> Result<String, wit_ingest::IngestError> {
+        ingest::detect_format(&payload)
+            .map(str::to_string)
+            .map_err(ingest_error)
+    }
+
+    fn normalize(payload: Vec<u8>) -> Result<wit::NormalizedCall, wit_ingest::IngestError> {
+        ingest::normalize(&payload)
+            .map(normalized_call)
+            .map_err(ingest_error)
+    }
+}
+
+fn ingest_error(error: ingest::IngestError) -> wit_ingest::IngestError {
+    match error {
+        ingest::IngestError::InvalidJson(message) => wit_ingest::IngestError::InvalidJson(message),
+        ingest::IngestError::UnknownFormat(tried) => wit_ingest::IngestError::UnknownFormat(tried),
+        ingest::IngestError::InvalidPayload(message) => {
+            wit_ingest::IngestError::InvalidPayload(message)
+        }
+        ingest::IngestError::TooLarge(message) => wit_ingest::IngestError::TooLarge(message),
+    }
+}
+
+fn normalized_call(call: api::NormalizedCall) -> wit::NormalizedCall {
+    wit::NormalizedCall {
+        format: call.format,
+        vendor_call_id: call.vendor_call_id,
+        started_at_epoch_ms: call.started_at_epoch_ms,
+        duration_ms: call.duration_ms,
+        utterances: call.utterances.into_iter().map(utterance_to_wit).collect(),
+        findings: call.findings.into_iter().map(finding_to_wit).collect(),
+        unknown_fields: call.unknown_fields,
+        recording_urls: call.recording_urls,
+    }
+}
+
+fn finding_to_wit(finding: api::Finding) -> wit::Finding {
+    wit::Finding {
+        code: finding.code,
+        path: finding.path,
+        message: finding.message,
+    }
+}
+
+fn utterance_to_wit(utterance: api::Utterance) -> wit::Utterance {
+    wit::Utterance {
+        index: utterance.index,
+        speaker: speaker_to_wit(utterance.speaker),
+        text: utterance.text,
+        start_ms: utterance.start_ms,
+        end_ms: utterance.end_ms,
+        words: utterance.words.into_iter().map(word_to_wit).collect(),
+        timing: match utterance.timing {
+            api::TimingQuality::Exact => wit::TimingQuality::Exact,
+            api::TimingQuality::Approximate => wit::TimingQuality::Approximate,
+        },
+        original_times: utterance.original_times,
+    }
+}
+
+fn utterance_from_wit(utterance: wit::Utterance) -> api::Utterance {
+    api::Utterance {
+        index: utterance.index,
+        speaker: speaker_from_wit(utterance.speaker),
+        text: utterance.text,
+        start_ms: utterance.start_ms,
+        end_ms: utterance.end_ms,
+        words: utterance.words.into_iter().map(word_from_wit).collect(),
+        timing: match utterance.timing {
+            wit::TimingQuality::Exact => api::TimingQuality::Exact,
+            wit::TimingQuality::Approximate => api::TimingQuality::Approximate,
+        },
+        original_times: utterance.original_times,
+    }
+}
+
+fn word_to_wit(word: api::Word) -> wit::Word {
+    wit::Word {
+        text: word.text,
+        start_ms: word.start_ms,
+        end_ms: word.end_ms,
+        confidence: word.confidence,
+    }
+}
+
+fn word_from_wit(word: wit::Word) -> api::Word {
+    api::Word {
+        text: word.text,
+        start_ms: word.start_ms,
+        end_ms: word.end_ms,
+        confidence: word.confidence,
+    }
+}
+
+fn speaker_to_wit(speaker: api::Speaker) -> wit::Speaker {
+    match speaker {
+        api::Speaker::User => wit::Speaker::User,
+        api::Speaker::Bot => wit::Speaker::Bot,
+        api::Speaker::System => wit::Speaker::System,
+        api::Speaker::Tool => wit::Speaker::Tool,
+    }
+}
+
+fn speaker_from_wit(speaker: wit::Speaker) -> api::Speaker {
+    match speaker {
+        wit::Speaker::User => api::Speaker::User,
+        wit::Speaker::Bot => api::Speaker::Bot,
+        wit::Speaker::System => api::Speaker::System,
+        wit::Speaker::Tool => api::Speaker::Tool,
+    }
+}
+
+fn source_to_wit(source: api::MeasureSource) -> wit::MeasureSource {
+    match source {
+        api::MeasureSource::Events => wit::MeasureSource::Events,
+        api::MeasureSource::Audio => wit::MeasureSource::Audio,
+    }
+}
+
+fn activity_to_wit(activity: api::ChannelActivity) -> wit::ChannelActivity {
+    wit::ChannelActivity {
+        channel: activity.channel,
+        speech: activity
+            .speech
+            .into_iter()
+            .map(|segment| wit::Segment {
+                start_ms: segment.start_ms,
+                end_ms: segment.end_ms,
+            })
+            .collect(),
+    }
+}
+
+fn activity_from_wit(activity: wit::ChannelActivity) -> api::ChannelActivity {
+    api::ChannelActivity {
+        channel: activity.channel,
+        speech: activity
+            .speech
+            .into_iter()
+            .map(|segment| api::Segment {
+                start_ms: segment.start_ms,
+                end_ms: segment.end_ms,
+            })
+            .collect(),
+    }
+}
+
+/// The `recording` resource. The WIT methods take `&self`, so the decoder sits in a
+/// `RefCell`; a component instance is single-threaded, so a borrow never overlaps.
+struct RecordingResource {
+    recording: RefCell<audio::Recording>,
+}
+
+impl wit_audio::Guest for Component {
+    type Recording = RecordingResource;
+}
+
+impl wit_audio::GuestRecording for RecordingResource {
+    fn new() -> Self {
+        Self {
+            recording: RefCell::new(audio::Recording::new()),
+        }
+    }
+
+    fn push(&self, chunk: Vec<u8>) -> Result<Vec<u8>, wit_audio::AudioError> {
+        self.recording
+            .borrow_mut()
+            .push(&chunk)
+            .map_err(audio_error)
+    }
+
+    fn finish(&self) -> Result<wit_audio::AudioSummary, wit_audio::AudioError> {
+        self.recording
+            .borrow_mut()
+            .finish()
+            .map(audio_summary)
+            .map_err(audio_error)
+    }
+}
+
+fn audio_error(error: audio::AudioError) -> wit_audio::AudioError {
+    match error {
+        audio::AudioError::InvalidAudio(message) => wit_audio::AudioError::InvalidAudio(message),
+        audio::AudioError::Unsupported(message) => wit_audio::AudioError::Unsupported(message),
+        audio::AudioError::TooLarge(message) => wit_audio::AudioError::TooLarge(message),
+        audio::AudioError::Finished => wit_audio::AudioError::Finished,
+    }
+}
+
+fn audio_summary(summary: api::AudioSummary) -> wit_audio::AudioSummary {
+    wit_audio::AudioSummary {
+        format: audio_format(summary.format),
+        activity: summary.activity.into_iter().map(activity_to_wit).collect(),
+        levels: summary
+            .levels
+            .into_iter()
+            .map(|levels| wit_audio::ChannelLevels {
+                channel: levels.channel,
+                peak: levels.peak,
+                rms_dbfs: levels.rms_dbfs,
+                clipped_samples: levels.clipped_samples,
+            })
+            .collect(),
+        peaks: summary
+            .peaks
+            .into_iter()
+            .map(|level| wit_audio::PeaksLevel {
+                samples_per_pixel: level.samples_per_pixel,
+                channels: level.channels,
+                data: level.data,
+            })
+            .collect(),
+        playback_wav_header: summary.playback_wav_header,
+    }
+}
+
+fn audio_format(format: api::AudioFormat) -> wit_audio::AudioFormat {
+    wit_audio::AudioFormat {
+        encoding: match format.encoding {
+            api::AudioEncoding::Pcm8 => wit_audio::AudioEncoding::Pcm8,
+            api::AudioEncoding::Pcm16 => wit_audio::AudioEncoding::Pcm16,
+            api::AudioEncoding::Pcm24 => wit_audio::AudioEncoding::Pcm24,
+            api::AudioEncoding::Pcm32 => wit_audio::AudioEncoding::Pcm32,
+            api::AudioEncoding::Float32 => wit_audio::AudioEncoding::Float32,
+            api::AudioEncoding::Mulaw => wit_audio::AudioEncoding::Mulaw,
+            api::AudioEncoding::Alaw => wit_audio::AudioEncoding::Alaw,
+        },
+        sample_rate: format.sample_rate,
+        channels: format.channels,
+        bits_per_sample: format.bits_per_sample,
+        frames: format.frames,
+        duration_ms: format.duration_ms,
+    }
+}
+
+impl wit_analysis::Guest for Component {
+    fn default_settings() -> wit_analysis::Settings {
+        settings_to_wit(api::AnalysisSettings::default())
+    }
+
+    fn analyze(
+        utterances: Vec<wit::Utterance>,
+        activity: Vec<wit::ChannelActivity>,
+        layout: wit::ChannelLayout,
+        settings: wit_analysis::Settings,
+    ) -> Result<wit_analysis::CallAnalysis, String> {
+        let utterances: Vec<api::Utterance> =
+            utterances.into_iter().map(utterance_from_wit).collect();
+        let activity: Vec<api::ChannelActivity> =
+            activity.into_iter().map(activity_from_wit).collect();
+        let layout = match layout {
+            wit::ChannelLayout::Mixed => api::ChannelLayout::Mixed,
+            wit::ChannelLayout::Separate(channels) => api::ChannelLayout::Separate {
+                user_channel: channels.user_channel,
+                bot_channel: channels.bot_channel,
+            },
+        };
+        let settings = api::AnalysisSettings {
+            min_pause_ms: settings.min_pause_ms,
+            min_overlap_ms: settings.min_overlap_ms,
+            turn_join_gap_ms: settings.turn_join_gap_ms,
+        };
+
+        analysis::analyze(&utterances, &activity, layout, &settings)
+            .map(call_analysis)
+            .map_err(|error| error.to_string())
+    }
+}
+
+fn settings_to_wit(settings: api::AnalysisSettings) -> wit_analysis::Settings {
+    wit_analysis::Settings {
+        min_pause_ms: settings.min_pause_ms,
+        min_overlap_ms: settings.min_overlap_ms,
+        turn_join_gap_ms: settings.turn_join_gap_ms,
+    }
+}
+
+fn call_analysis(analysis: api::CallAnalysis) -> wit_analysis::CallAnalysis {
+    wit_analysis::CallAnalysis {
+        turns: analysis
+            .turns
+            .into_iter()
+            .map(|turn| wit_analysis::Turn {
+                index: turn.index,
+                speaker: speaker_to_wit(turn.speaker),
+                start_ms: turn.start_ms,
+                end_ms: turn.end_ms,
+                utterances: turn.utterances,
+                source: source_to_wit(turn.source),
+            })
+            .collect(),
+        latencies: analysis
+            .latencies
+            .into_iter()
+            .map(|latency| wit_analysis::ResponseLatency {
+                turn_index: latency.turn_index,
+                user_end_ms: latency.user_end_ms,
+                bot_start_ms: latency.bot_start_ms,
+                latency_ms: latency.latency_ms,
+                source: source_to_wit(latency.source),
+            })
+            .collect(),
+        pauses: analysis
+            .pauses
+            .into_iter()
+            .map(|pause| wit_analysis::Pause {
+                start_ms: pause.start_ms,
+                end_ms: pause.end_ms,
+                duration_ms: pause.duration_ms,
+                kind: match pause.kind {
+                    api::PauseKind::WithinTurn => wit_analysis::PauseKind::WithinTurn,
+                    api::PauseKind::BetweenSpeakers => wit_analysis::PauseKind::BetweenSpeakers,
+                },
+                speaker: speaker_to_wit(pause.speaker),
+                source: source_to_wit(pause.source),
+            })
+            .collect(),
+        overlaps: analysis
+            .overlaps
+            .into_iter()
+            .map(|overlap| wit_analysis::Overlap {
+                start_ms: overlap.start_ms,
+                end_ms: overlap.end_ms,
+                duration_ms: overlap.duration_ms,
+                interrupter: speaker_to_wit(overlap.interrupter),
+                source: source_to_wit(overlap.source),
+            })
+            .collect(),
+        findings: analysis.findings.into_iter().map(finding_to_wit).collect(),
+    }
+}
