@@ -1,0 +1,45 @@
+//! Browser-playable PCM16 transcoding of sources that browsers do not play (G.711).
+
+use super::AudioError;
+use super::decode::to_i16;
+
+/// Size of the canonical PCM WAV header that [`wav_header`] writes.
+pub const WAV_HEADER_BYTES: usize = 44;
+
+/// Appends one frame as interleaved 16-bit little-endian samples.
+pub fn push_pcm16_frame(samples: &[f32], output: &mut Vec<u8>) {
+    for &sample in samples {
+        output.extend_from_slice(&to_i16(sample).to_le_bytes());
+    }
+}
+
+/// Builds the 44-byte header of a PCM16 WAV file whose data is `frames` frames.
+pub fn wav_header(sample_rate: u32, channels: u16, frames: u64) -> Result<Vec<u8>, AudioError> {
+    let block_align = u32::from(channels) * 2;
+    let data_bytes = frames
+        .checked_mul(u64::from(block_align))
+        .and_then(|bytes| u32::try_from(bytes).ok())
+        .filter(|bytes| *bytes <= u32::MAX - 36)
+        .ok_or_else(|| {
+            AudioError::TooLarge(format!(
+                "the PCM16 playback copy of {frames} frames of {channels} channels exceeds the 4 GiB \
+                 WAV size limit; split the recording"
+            ))
+        })?;
+
+    let mut header = Vec::with_capacity(WAV_HEADER_BYTES);
+    header.extend_from_slice(b"RIFF");
+    header.extend_from_slice(&(36 + data_bytes).to_le_bytes());
+    header.extend_from_slice(b"WAVE");
+    header.extend_from_slice(b"fmt ");
+    header.extend_from_slice(&16u32.to_le_bytes());
+    header.extend_from_slice(&1u16.to_le_bytes());
+    header.extend_from_slice(&channels.to_le_bytes());
+    header.extend_from_slice(&sample_rate.to_le_bytes());
+    header.extend_from_slice(&(sample_rate * block_align).to_le_bytes());
+    header.extend_from_slice(&(block_align as u16).to_le_bytes());
+    header.extend_from_slice(&16u16.to_le_bytes());
+    header.extend_from_slice(b"data");
+    header.extend_from_slice(&data_bytes.to_le_bytes());
+    Ok(header)
+}
