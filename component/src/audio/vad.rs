@@ -13,8 +13,8 @@
 //!   follows within [`ONSET_REACH_MS`] or precedes within [`TAIL_REACH_MS`], and the
 //!   active subframes between them have no dip longer than [`EDGE_DIP_MS`].
 //!
-//! The noise floor of a subframe is the quietest 16 ms frame within ±2 s of it
-//! ([`FLOOR_SPAN_BLOCKS`] blocks of 256 ms each side), so a recording that starts with
+//! The noise floor of a subframe is the lowest of the lower-quartile 16 ms frame levels
+//! of the 256 ms blocks within ±2 s of it ([`FLOOR_SPAN_BLOCKS`] blocks each side), so a recording that starts with
 //! speech still gets a floor from the pause that follows. Decisions are therefore
 //! delayed by about 2.5 s of audio and only that much per-subframe state is kept.
 //!
@@ -46,14 +46,15 @@ const SUBFRAME_MS: i64 = 4;
 
 /// Subframes per noise-floor block (256 ms).
 const FLOOR_BLOCK_SUBFRAMES: u64 = 64;
+const FRAMES_PER_BLOCK: usize = FLOOR_BLOCK_SUBFRAMES as usize / SUBFRAMES_PER_FRAME;
 
 /// Blocks on each side that the noise floor looks at: ±2 s holds at least one pause in
 /// conversational speech, and is short enough to follow a changing background.
 const FLOOR_SPAN_BLOCKS: u64 = 8;
 
-/// Level above the noise floor at which a subframe is active. The floor is the minimum of
-/// 16 ms frames, a few dB under the mean noise level, so 10 dB keeps steady noise and
-/// hum below it while the quiet ends of words stay above it.
+/// Level above the noise floor at which a subframe is active. The floor is a low
+/// quantile of 16 ms frames, a few dB under the mean noise level, so 10 dB keeps steady
+/// noise and hum below it while the quiet ends of words stay above it.
 const ACTIVE_MARGIN_DB: f32 = 10.0;
 
 /// Subframes quieter than this are never active, whatever the floor: with a floor of
@@ -117,11 +118,11 @@ pub struct ChannelVad {
     history_start: u64,
     subframes: u64,
 
-    /// Minimum frame level of each closed block from `blocks_start` on.
+    /// Lower-quartile frame level of each closed block from `blocks_start` on.
     block_minima: VecDeque<f32>,
     blocks_start: u64,
-    /// Minimum frame level of the open block.
-    current_block_min: f32,
+    /// Frame levels of the open block.
+    block_frames: Vec<f32>,
     /// Next block whose subframes get their active and core flags.
     next_classified_block: u64,
     /// Next subframe to decide.
@@ -143,7 +144,7 @@ impl ChannelVad {
             subframes: 0,
             block_minima: VecDeque::new(),
             blocks_start: 0,
-            current_block_min: f32::INFINITY,
+            block_frames: Vec::with_capacity(FRAMES_PER_BLOCK),
             next_classified_block: 0,
             next_decided: 0,
             segments: SegmentBuilder::default(),
@@ -177,7 +178,7 @@ impl ChannelVad {
             self.close_frame();
         }
 
-        if self.current_block_min.is_finite() {
+        if !self.block_frames.is_empty() {
             self.close_block();
         }
         self.classify_blocks(true);
@@ -228,7 +229,7 @@ impl ChannelVad {
         }
 
         // Blocks hold whole frames: 64 subframes are 16 frames.
-        self.current_block_min = self.current_block_min.min(frame_db);
+        self.block_frames.push(frame_db);
         if self.subframes % FLOOR_BLOCK_SUBFRAMES == 0 {
             self.close_block();
         }
@@ -238,8 +239,12 @@ impl ChannelVad {
     }
 
     fn close_block(&mut self) {
-        self.block_minima.push_back(self.current_block_min);
-        self.current_block_min = f32::INFINITY;
+        // The lower quartile rather than the minimum, so that a few outlier frames (a
+        // dropout, a fade-in at the start of the file) do not drag the floor down.
+        self.block_frames.sort_by(f32::total_cmp);
+        let quartile = self.block_frames[self.block_frames.len() / 4];
+        self.block_minima.push_back(quartile);
+        self.block_frames.clear();
     }
 
     /// Sets the active and core flags of every block whose floor window is complete.
