@@ -301,7 +301,7 @@ pub struct ChannelScene<'a> {
     pub scale: TimeScale,
     pub height_px: f64,
     pub columns: &'a [Option<Column>],
-    /// Who speaks on this channel, for the waveform colour; `None` when mixed.
+    /// Speaker on this channel, for the waveform colour, or `None` when mixed.
     pub speaker: Option<Speaker>,
     pub speech: &'a [SpeechBand],
     pub pauses: &'a [Band],

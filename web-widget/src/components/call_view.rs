@@ -104,8 +104,8 @@ fn CallBody(props: &CallBodyProps) -> Html {
     }
 }
 
-/// Starts playback. The browser may refuse (autoplay policy) and the returned
-/// promise then rejects; the audio element's own controls still work, so the
+/// Starts playback. The browser may reject it (autoplay policy), and then the
+/// returned promise rejects; the audio element's own controls still work, so the
 /// rejection is only logged.
 fn play(audio: &web_sys::HtmlMediaElement) {
     let Ok(promise) = audio.play() else { return };

@@ -37,7 +37,7 @@ pub struct Lane {
     pub key: String,
     pub name: String,
     pub channels: Vec<u16>,
-    /// Who speaks on this channel; `None` for a mixed recording.
+    /// Speaker on this channel, or `None` for a mixed recording.
     pub speaker: Option<Speaker>,
     pub speech: Vec<SpeechBand>,
     /// Whether response latency bars are drawn on this canvas.
@@ -98,7 +98,7 @@ pub fn lanes(detail: &CallDetail) -> Vec<Shared<Lane>> {
     }
 }
 
-/// What the analysis marks on every canvas.
+/// Analysis results marked on every canvas.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Marks {
     pub pauses: Vec<Band>,
@@ -129,7 +129,8 @@ pub fn zoom(view: (i64, i64), factor: f64, centre_ms: i64, duration_ms: i64) -> 
     page_at(start, new_span, duration_ms)
 }
 
-/// A view of `span_ms` starting at `start_ms`, moved back inside `0..duration_ms`.
+/// Returns the view of `span_ms` starting at `start_ms`, moved back inside
+/// `0..duration_ms`.
 pub fn page_at(start_ms: i64, span_ms: i64, duration_ms: i64) -> (i64, i64) {
     let start = start_ms.clamp(0, (duration_ms - span_ms).max(0));
     (start, start + span_ms)
@@ -575,5 +576,164 @@ pub fn latency_class(latency_ms: i64) -> &'static str {
         LatencyGrade::Fast => "callscope-grade-fast",
         LatencyGrade::Noticeable => "callscope-grade-noticeable",
         LatencyGrade::Slow => "callscope-grade-slow",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use callscope_api_types::{
+        AudioEncoding, AudioFormat, CallSummary, ChannelActivity, ComponentVersion, NormalizedCall, Pause, PauseKind, MeasureSource,
+        RecordingInfo, Segment, TimingQuality, Utterance,
+    };
+
+    use super::*;
+
+    fn detail(layout: ChannelLayout, channels: u16) -> CallDetail {
+        let utterance = |index: u32, speaker: Speaker, start_ms: i64, end_ms: i64| Utterance {
+            index,
+            speaker,
+            text: String::from("hello"),
+            start_ms,
+            end_ms,
+            words: Vec::new(),
+            timing: TimingQuality::Exact,
+            original_times: String::from("{}"),
+        };
+        CallDetail {
+            summary: CallSummary {
+                id: String::from("c1"),
+                title: String::from("Test call"),
+                format: String::from("native"),
+                imported_at: String::from("2026-01-01T00:00:00Z"),
+                duration_ms: Some(10_000),
+                utterance_count: 3,
+                max_latency_ms: None,
+                pause_count: 1,
+                overlap_count: 0,
+                has_recording: true,
+            },
+            call: NormalizedCall {
+                format: String::from("native"),
+                vendor_call_id: None,
+                started_at_epoch_ms: None,
+                duration_ms: Some(10_000),
+                utterances: vec![
+                    utterance(0, Speaker::System, 0, 0),
+                    utterance(1, Speaker::Bot, 0, 2_000),
+                    utterance(2, Speaker::User, 3_000, 5_000),
+                ],
+                findings: Vec::new(),
+                unknown_fields: String::from("{}"),
+                recording_urls: Vec::new(),
+            },
+            recording: Some(RecordingInfo {
+                format: AudioFormat { encoding: AudioEncoding::Pcm16, sample_rate: 8000, channels, bits_per_sample: 16, frames: 80_000, duration_ms: 10_000 },
+                layout,
+                activity: vec![
+                    ChannelActivity { channel: 0, speech: vec![Segment { start_ms: 3_000, end_ms: 5_000 }] },
+                    ChannelActivity { channel: 1, speech: vec![Segment { start_ms: 0, end_ms: 2_000 }, Segment { start_ms: 6_000, end_ms: 7_000 }] },
+                ],
+                levels: Vec::new(),
+                audio_url: String::from("calls/c1/audio"),
+            }),
+            analysis: CallAnalysis {
+                turns: Vec::new(),
+                latencies: Vec::new(),
+                pauses: vec![Pause { start_ms: 2_000, end_ms: 3_000, duration_ms: 1_000, kind: PauseKind::BetweenSpeakers, speaker: Speaker::Bot, source: MeasureSource::Audio }],
+                overlaps: Vec::new(),
+                findings: Vec::new(),
+            },
+            analysed_by: ComponentVersion { interface_version: String::from("0.1.0"), sha256: String::new() },
+        }
+    }
+
+    #[test]
+    fn lanes_separate_one_per_channel() {
+        let lanes = lanes(&detail(ChannelLayout::Separate { user_channel: 0, bot_channel: 1 }, 2));
+        assert_eq!(lanes.len(), 2);
+        assert_eq!(lanes[0].key, "0");
+        assert_eq!(lanes[0].speaker, Some(Speaker::User));
+        assert_eq!(lanes[1].key, "1");
+        assert_eq!(lanes[1].speaker, Some(Speaker::Bot));
+    }
+
+    #[test]
+    fn lanes_separate_shade_channel_activity() {
+        let lanes = lanes(&detail(ChannelLayout::Separate { user_channel: 0, bot_channel: 1 }, 2));
+        assert_eq!(lanes[1].speech, vec![
+            SpeechBand { start_ms: 0, end_ms: 2_000, speaker: Some(Speaker::Bot) },
+            SpeechBand { start_ms: 6_000, end_ms: 7_000, speaker: Some(Speaker::Bot) },
+        ]);
+    }
+
+    #[test]
+    fn lanes_separate_latency_on_bot_channel_only() {
+        let lanes = lanes(&detail(ChannelLayout::Separate { user_channel: 1, bot_channel: 0 }, 2));
+        assert!(lanes[0].shows_latency);
+        assert!(!lanes[1].shows_latency);
+    }
+
+    #[test]
+    fn lanes_mixed_mono_is_one_canvas() {
+        let lanes = lanes(&detail(ChannelLayout::Mixed, 1));
+        assert_eq!(lanes.len(), 1);
+        assert_eq!(lanes[0].key, "0");
+        assert_eq!(lanes[0].channels, vec![0]);
+        assert!(lanes[0].shows_latency);
+    }
+
+    #[test]
+    fn lanes_mixed_shaded_by_transcript_speakers() {
+        let lanes = lanes(&detail(ChannelLayout::Mixed, 1));
+        assert_eq!(lanes[0].speech, vec![
+            SpeechBand { start_ms: 0, end_ms: 2_000, speaker: Some(Speaker::Bot) },
+            SpeechBand { start_ms: 3_000, end_ms: 5_000, speaker: Some(Speaker::User) },
+        ]);
+    }
+
+    #[test]
+    fn lanes_mixed_stereo_merges_channels() {
+        let lanes = lanes(&detail(ChannelLayout::Mixed, 2));
+        assert_eq!(lanes.len(), 1);
+        assert_eq!(lanes[0].key, "0,1");
+        assert_eq!(lanes[0].channels, vec![0, 1]);
+    }
+
+    #[test]
+    fn lanes_without_recording_are_empty() {
+        let mut call = detail(ChannelLayout::Mixed, 1);
+        call.recording = None;
+        assert!(lanes(&call).is_empty());
+    }
+
+    #[test]
+    fn marks_label_pause_length() {
+        let marks = marks(&detail(ChannelLayout::Mixed, 1).analysis);
+        assert_eq!(marks.pauses, vec![Band { start_ms: 2_000, end_ms: 3_000 }]);
+        assert_eq!(marks.pause_labels, vec![String::from("1.0 s")]);
+    }
+
+    #[test]
+    fn zoom_in_keeps_centre_in_place() {
+        assert_eq!(zoom((0, 60_000), 0.5, 30_000, 60_000), (15_000, 45_000));
+        assert_eq!(zoom((0, 60_000), 0.5, 15_000, 60_000), (7_500, 37_500));
+    }
+
+    #[test]
+    fn zoom_stays_inside_call() {
+        assert_eq!(zoom((0, 60_000), 0.5, 0, 60_000), (0, 30_000));
+        assert_eq!(zoom((40_000, 60_000), 4.0, 59_000, 60_000), (0, 60_000));
+    }
+
+    #[test]
+    fn zoom_in_stops_at_minimum_view() {
+        assert_eq!(zoom((10_000, 12_000), 0.5, 11_000, 60_000), (10_000, 12_000));
+        assert_eq!(zoom((0, 1_500), 0.5, 500, 1_500), (0, 1_500));
+    }
+
+    #[test]
+    fn page_at_moves_back_inside_call() {
+        assert_eq!(page_at(55_000, 10_000, 60_000), (50_000, 60_000));
+        assert_eq!(page_at(-5, 10_000, 60_000), (0, 10_000));
     }
 }
