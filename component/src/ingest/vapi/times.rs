@@ -294,8 +294,8 @@ impl Resolver<'_> {
 
     /// Resolves `duration` to milliseconds from the message's own `endTime - time`
     /// span: the number is read as milliseconds or as seconds, whichever matches.
-    /// Without a span the unit is ambiguous: the unit under which the message ends
-    /// inside the call is taken, milliseconds when both do, and a finding records the choice.
+    /// Without a span the unit is ambiguous, so milliseconds are taken and a finding
+    /// records the choice.
     fn duration(&mut self, duration: f64, span_ms: Option<i64>, start_ms: i64) -> Option<i64> {
         if duration < 0.0 {
             self.report(
@@ -327,26 +327,22 @@ impl Resolver<'_> {
             return None;
         }
 
-        let seconds_fit = !self.clock.beyond_call(start_ms + as_seconds);
-        let (chosen, reason) = if seconds_fit
-            && self.clock.call_duration_ms.is_some()
-            && self.clock.beyond_call(start_ms + as_ms)
-        {
-            (as_seconds, "only seconds keep the message inside the call")
+        // Read as seconds a duration is always the longer of the two, so the call's
+        // end can only rule seconds out, never milliseconds.
+        let reason = if self.clock.beyond_call(start_ms + as_seconds) {
+            "read as seconds the message would end after the call"
         } else {
-            (
-                as_ms,
-                "milliseconds, as captured reports carry, although the schema documents seconds",
-            )
+            "as captured reports carry it, although the schema documents seconds"
         };
         self.report(
             "duration-unit-ambiguous",
             "duration",
             format!(
-                "duration {duration} has no endTime to compare with; read as {chosen} ms ({reason})"
+                "duration {duration} has no endTime to compare with; read as {as_ms} ms \
+                 ({reason})"
             ),
         );
-        Some(chosen)
+        Some(as_ms)
     }
 }
 
