@@ -140,7 +140,7 @@ fn digital_silence_gaps_give_exact_pauses() {
 fn response_latency_across_channels() {
     let osr = pcm16_samples(&fixture("joinly__OSR_us_000_0034_8k.wav"));
 
-    // Left speaks 0.5–3.06 s; right answers 450 ms later for 2.12 s; zeros elsewhere.
+    // Left speaks 0.5–3.06 s; right responds 450 ms later for 2.12 s; zeros elsewhere.
     let left = [vec![0; 500 * 8], osr_excerpt(&osr, 1240, 2560), vec![0; 2570 * 8]].concat();
     let right = [vec![0; 3510 * 8], osr_excerpt(&osr, 4764, 2120)].concat();
     let frames = left.len().max(right.len());

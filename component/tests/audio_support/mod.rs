@@ -18,7 +18,7 @@ pub fn decode(bytes: &[u8]) -> AudioSummary {
     }
 }
 
-/// A `fmt ` chunk body for a classic (non-extensible) format tag.
+/// Builds a `fmt ` chunk body for a classic (non-extensible) format tag.
 pub fn fmt_body(format_tag: u16, channels: u16, sample_rate: u32, bits: u16) -> Vec<u8> {
     let block_align = channels * (bits / 8);
     let mut body = Vec::new();
@@ -31,7 +31,7 @@ pub fn fmt_body(format_tag: u16, channels: u16, sample_rate: u32, bits: u16) -> 
     body
 }
 
-/// A WAVE_FORMAT_EXTENSIBLE `fmt ` chunk body wrapping `format_tag`.
+/// Builds a WAVE_FORMAT_EXTENSIBLE `fmt ` chunk body wrapping `format_tag`.
 pub fn extensible_fmt_body(format_tag: u16, channels: u16, sample_rate: u32, bits: u16) -> Vec<u8> {
     let mut body = fmt_body(0xFFFE, channels, sample_rate, bits);
     body.extend_from_slice(&22u16.to_le_bytes());
@@ -42,7 +42,7 @@ pub fn extensible_fmt_body(format_tag: u16, channels: u16, sample_rate: u32, bit
     body
 }
 
-/// One RIFF chunk with its pad byte when the body length is odd.
+/// Builds one RIFF chunk with its pad byte when the body length is odd.
 pub fn chunk(id: &[u8; 4], body: &[u8]) -> Vec<u8> {
     let mut bytes = Vec::new();
     bytes.extend_from_slice(id);
@@ -54,7 +54,7 @@ pub fn chunk(id: &[u8; 4], body: &[u8]) -> Vec<u8> {
     bytes
 }
 
-/// A data chunk header declaring `size` bytes, followed by `body` (which may differ).
+/// Builds a data chunk header declaring `size` bytes, followed by `body` (which may differ).
 pub fn data_chunk_declaring(size: u32, body: &[u8]) -> Vec<u8> {
     let mut bytes = b"data".to_vec();
     bytes.extend_from_slice(&size.to_le_bytes());
@@ -62,7 +62,7 @@ pub fn data_chunk_declaring(size: u32, body: &[u8]) -> Vec<u8> {
     bytes
 }
 
-/// A RIFF/WAVE file made of the given chunks.
+/// Builds a RIFF/WAVE file made of the given chunks.
 pub fn riff(chunks: &[Vec<u8>]) -> Vec<u8> {
     let body: Vec<u8> = chunks.concat();
     let mut bytes = b"RIFF".to_vec();
@@ -72,7 +72,7 @@ pub fn riff(chunks: &[Vec<u8>]) -> Vec<u8> {
     bytes
 }
 
-/// A PCM16 WAV file of the given interleaved samples.
+/// Builds a PCM16 WAV file of the given interleaved samples.
 pub fn pcm16_wav(channels: u16, sample_rate: u32, samples: &[i16]) -> Vec<u8> {
     let data: Vec<u8> = samples.iter().flat_map(|sample| sample.to_le_bytes()).collect();
     riff(&[chunk(b"fmt ", &fmt_body(1, channels, sample_rate, 16)), chunk(b"data", &data)])
