@@ -46,6 +46,9 @@ pub fn build(workspace_root: &Path, release: bool, out_dir: &Path) -> anyhow::Re
         .web(true)
         .context("failed to select wasm-bindgen's web output")?
         .typescript(false)
+        // The library defaults to omitting it, unlike the wasm-bindgen CLI. Without it
+        // the page's `init()` with no argument has no URL to fetch the wasm from.
+        .omit_default_module_path(false)
         .generate(out_dir)
         .with_context(|| format!("wasm-bindgen failed on {} writing to {}", wasm.display(), out_dir.display()))?;
 
@@ -84,6 +87,7 @@ mod tests {
 
         let js = std::fs::read_to_string(out.join("callscope_widget.js")).unwrap();
         assert!(js.contains("export function mount"), "generated glue has no mount export");
+        assert!(js.contains("callscope_widget_bg.wasm"), "generated glue has no default wasm path");
         let wasm = std::fs::read(out.join("callscope_widget_bg.wasm")).unwrap();
         assert_eq!(&wasm[..4], b"\0asm");
         std::fs::remove_dir_all(&out).unwrap();
