@@ -77,10 +77,11 @@ pub(crate) fn mixed_silences(
 
     for &(start_ms, end_ms) in rest {
         let silence = start_ms - covered_until;
-        if silence > 0 && silence >= min_pause_ms {
-            if let Some(pause) = attribute_silence(covered_until, start_ms, turns) {
-                pauses.push(pause);
-            }
+        if silence > 0
+            && silence >= min_pause_ms
+            && let Some(pause) = attribute_silence(covered_until, start_ms, turns)
+        {
+            pauses.push(pause);
         }
         covered_until = covered_until.max(end_ms);
     }
