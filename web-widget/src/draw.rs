@@ -79,7 +79,7 @@ pub struct Column {
 /// data under it (outside the window, or a channel the window lacks) is `None`.
 pub fn columns(window: &PeaksWindow, channels: &[u16], scale: &TimeScale, columns: usize) -> Vec<Option<Column>> {
     let stride = usize::from(window.channels) * 2;
-    let pixels = if stride == 0 { 0 } else { window.data.len() / stride };
+    let pixels = window.data.len().checked_div(stride).unwrap_or(0);
     let ms_per_pixel = if window.sample_rate == 0 {
         0.0
     } else {

@@ -106,11 +106,14 @@ fn CallBody(props: &CallBodyProps) -> Html {
 
 /// Starts playback. The browser may reject it (autoplay policy), and then the
 /// returned promise rejects; the audio element's own controls still work, so the
-/// rejection is only logged.
+/// rejection is only logged. An `AbortError` means a pause or unmount interrupted
+/// the start, which is expected and not logged.
 fn play(audio: &web_sys::HtmlMediaElement) {
     let Ok(promise) = audio.play() else { return };
     yew::platform::spawn_local(async move {
-        if let Err(error) = wasm_bindgen_futures::JsFuture::from(promise).await {
+        let Err(error) = wasm_bindgen_futures::JsFuture::from(promise).await else { return };
+        let name = js_sys::Reflect::get(&error, &"name".into()).ok().and_then(|name| name.as_string());
+        if name.as_deref() != Some("AbortError") {
             web_sys::console::warn_2(&"callscope: audio playback did not start:".into(), &error);
         }
     });

@@ -28,6 +28,9 @@ const LABEL_ROW_PX: f64 = 18.0;
 const MIN_VIEW_MS: i64 = 2_000;
 /// Smallest distance between two time axis ticks, in CSS pixels.
 const TICK_SPACING_PX: f64 = 90.0;
+/// Distance from either end of the axis within which a tick label is aligned
+/// inwards instead of centred, in CSS pixels.
+const TICK_EDGE_PX: f64 = 24.0;
 
 /// One canvas: the channels it draws and what it shades.
 #[derive(Debug, Clone, PartialEq)]
@@ -331,8 +334,17 @@ fn pause_labels(marks: &Marks, scale: &TimeScale) -> Html {
 fn axis(scale: &TimeScale) -> Html {
     let step = draw::tick_step_ms(scale, TICK_SPACING_PX);
     let ticks = draw::ticks(scale, step).into_iter().map(|ms| {
-        let style = format!("left:{:.1}px", scale.x_of(ms));
-        html! { <span class="callscope-tick" {style}>{ format::tick(ms) }</span> }
+        let x = scale.x_of(ms);
+        // Labels at the ends are aligned inwards so that they are not cut off.
+        let edge = if x < TICK_EDGE_PX {
+            Some("callscope-tick--start")
+        } else if x > scale.width_px - TICK_EDGE_PX {
+            Some("callscope-tick--end")
+        } else {
+            None
+        };
+        let style = format!("left:{x:.1}px");
+        html! { <span class={classes!("callscope-tick", edge)} {style}>{ format::tick(ms) }</span> }
     });
     html! { <div class="callscope-axis">{ for ticks }</div> }
 }
