@@ -243,6 +243,15 @@ fn mixed_audio_pauses_lie_inside_turns() {
         assert!(pause.start_ms >= first_start, "{pause:?}");
         assert!(pause.end_ms <= last_end, "{pause:?}");
     }
+
+    // The transcript has a 2 s silence from 21 440 to 23 440 ms between two agent
+    // phrases; the recording must show it too, to within 100 ms at each edge.
+    let gap = audio
+        .iter()
+        .find(|pause| (pause.start_ms - 21_440).abs() <= 100)
+        .unwrap_or_else(|| panic!("no audio pause near 21 440 ms: {audio:#?}"));
+    assert!((gap.end_ms - 23_440).abs() <= 100, "{gap:?}");
+    assert_eq!(gap.kind, PauseKind::WithinTurn);
     assert!(
         analysis
             .latencies
