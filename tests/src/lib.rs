@@ -1,1 +1,159 @@
-//! Shared helpers for the cross-crate tests.
+//! Shared helpers for the cross-crate tests: locating the built component and widget,
+//! starting the example server on a loopback port, and signing in as a demo user.
+//!
+//! The wasm artifacts come from `cargo xtask test`, which builds them and passes
+//! their paths in environment variables.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use callscope_host::auth::RoleMap;
+use callscope_host::demo_auth::DemoSessions;
+use callscope_host::routes::backoffice::{SiteDirs, site};
+use callscope_host::storage::Storage;
+use callscope_host::{AppState, ComponentRuntime, HttpLimits, RuntimeLimits};
+
+/// Returns the path in environment variable `name`, or panics naming the command that
+/// sets it.
+pub fn artifact(name: &str) -> PathBuf {
+    let path = std::env::var_os(name).map(PathBuf::from).unwrap_or_else(|| {
+        panic!("{name} is not set; run the tests with `cargo xtask test`, which builds the wasm parts and sets it")
+    });
+    assert!(path.exists(), "{name} points to {}, which does not exist; rerun `cargo xtask test`", path.display());
+    path
+}
+
+pub fn component_wasm() -> PathBuf {
+    artifact("CALLSCOPE_COMPONENT_WASM")
+}
+
+pub fn broken_component_wasm() -> PathBuf {
+    artifact("CALLSCOPE_BROKEN_COMPONENT_WASM")
+}
+
+pub fn widget_dir() -> PathBuf {
+    artifact("CALLSCOPE_WIDGET_DIR")
+}
+
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ is inside the workspace").to_owned()
+}
+
+pub fn fixture(relative: &str) -> PathBuf {
+    workspace_root().join("fixtures").join(relative)
+}
+
+/// Compiled components shared by all tests, so each test binary compiles once.
+fn compile_cache() -> PathBuf {
+    workspace_root().join("target/callscope-test-cache")
+}
+
+/// Loads a component with the given limits.
+pub fn load_runtime(wasm: &Path, limits: RuntimeLimits) -> ComponentRuntime {
+    ComponentRuntime::load(wasm, &compile_cache(), limits).expect("loading the component")
+}
+
+/// Options for [`TestServer::start`].
+pub struct ServerOptions {
+    pub component: PathBuf,
+    pub runtime_limits: RuntimeLimits,
+    pub http_limits: HttpLimits,
+    pub load_samples: bool,
+}
+
+impl Default for ServerOptions {
+    fn default() -> Self {
+        Self {
+            component: component_wasm(),
+            runtime_limits: RuntimeLimits::default(),
+            http_limits: HttpLimits::default(),
+            load_samples: false,
+        }
+    }
+}
+
+/// The example server on a free loopback port, with its own data directory.
+pub struct TestServer {
+    pub address: SocketAddr,
+    pub state: AppState,
+    pub data_dir: tempfile::TempDir,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl TestServer {
+    pub async fn start(options: ServerOptions) -> Self {
+        let data_dir = tempfile::tempdir().expect("creating a temporary data dir");
+        let runtime = load_runtime(&options.component, options.runtime_limits);
+        let storage = Storage::open(data_dir.path()).expect("opening storage");
+        let sessions = Arc::new(DemoSessions::demo());
+        let state = AppState {
+            runtime: Arc::new(runtime),
+            storage,
+            data_dir: data_dir.path().to_owned(),
+            limits: options.http_limits,
+            settings: Default::default(),
+            authenticator: sessions.clone(),
+            role_map: Arc::new(RoleMap::demo()),
+        };
+        if options.load_samples {
+            callscope_host::demo_calls::load(&state, &fixture("calls")).await.expect("loading sample calls");
+        }
+
+        let dirs = SiteDirs { assets: workspace_root().join("host-example/assets"), widget: widget_dir_or_empty() };
+        let app = site(state.clone(), sessions, dirs);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("binding a loopback port");
+        let address = listener.local_addr().expect("reading the bound address");
+        let task = tokio::spawn(async move {
+            axum::serve(listener, app).await.expect("serving");
+        });
+        Self { address, state, data_dir, task }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.address, path)
+    }
+
+    /// Returns an HTTP client signed in as demo user `user`.
+    pub async fn client_for(&self, user: &str) -> reqwest::Client {
+        let client = reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("building an HTTP client");
+        let response = client
+            .post(self.url("/login"))
+            .form(&[("username", user), ("password", user)])
+            .send()
+            .await
+            .expect("posting the login form");
+        assert_eq!(response.status(), 303, "login as {user} should redirect");
+        assert_eq!(response.headers()["location"], "/", "login as {user} should succeed");
+        client
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// The widget folder when the widget was built; API tests do not need it.
+fn widget_dir_or_empty() -> PathBuf {
+    std::env::var_os("CALLSCOPE_WIDGET_DIR").map(PathBuf::from).unwrap_or_default()
+}
+
+/// Builds the multipart form of an import request.
+pub fn import_form(payload: Vec<u8>, recording: Option<Vec<u8>>, title: &str) -> reqwest::multipart::Form {
+    let mut form = reqwest::multipart::Form::new()
+        .text("title", title.to_owned())
+        .part("payload", reqwest::multipart::Part::bytes(payload).file_name("report.json"));
+    if let Some(bytes) = recording {
+        form = form.part("recording", reqwest::multipart::Part::bytes(bytes).file_name("recording.wav"));
+    }
+    form
+}
+
+/// Header that marks a request as sent by the widget, not a cross-site form.
+pub const CSRF_HEADER: (&str, &str) = ("x-callscope-request", "1");

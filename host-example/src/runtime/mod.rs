@@ -284,7 +284,8 @@ fn compile_cached(engine: &Engine, bytes: &[u8], sha256: &str, cache_dir: &Path)
     tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "component compiled");
 
     std::fs::create_dir_all(cache_dir)?;
-    let temporary = cached.with_extension("tmp");
+    // A name of its own per writer, so two processes compiling at once never mix bytes.
+    let temporary = cached.with_extension(format!("{}.tmp", uuid::Uuid::new_v4()));
     std::fs::write(&temporary, component.serialize()?)?;
     std::fs::rename(&temporary, &cached)?;
     Ok(component)
