@@ -18,7 +18,7 @@ pub struct HttpLimits {
     /// Largest vendor payload. 16 MiB is several times the largest end-of-call report
     /// of an hour-long call with word timings.
     pub max_payload_bytes: usize,
-    /// Largest recording upload. 1 GiB holds about nine hours of 16 kHz 16-bit stereo.
+    /// Largest recording upload. 1 GiB is about 4.6 hours of 16 kHz 16-bit stereo WAV.
     pub max_recording_bytes: u64,
 }
 
@@ -57,7 +57,7 @@ impl Caller {
         if state.role_map.allows(&self.0, permission) {
             return Ok(());
         }
-        tracing::info!(user = %self.0.user, ?permission, "request refused");
+        tracing::info!(user = %self.0.user, ?permission, "request rejected: missing permission");
         Err(HttpError::forbidden(format!(
             "user {} has no role granting {}; ask a backoffice admin for a role that does",
             self.0.user,

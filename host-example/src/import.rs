@@ -1,6 +1,6 @@
-//! Importing a call: the component normalises the payload, decodes the recording and
-//! analyses both; the host then moves the files into place and stores everything in
-//! one transaction. A failure at any step leaves nothing behind.
+//! Importing a call. The component normalises the payload, decodes the recording and
+//! analyses both. The host then moves the files into place and stores everything in
+//! one transaction, so a failure at any step leaves nothing behind.
 
 use std::fs::File;
 use std::io::{BufReader, Seek, SeekFrom, Write};
@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 use crate::runtime::{ComponentError, ComponentRuntime};
 use crate::storage::{NewCall, Storage, StorageError, StoredRecording};
 
-/// How the recording's channels map to parties, as the uploader states it.
+/// Mapping of the recording's channels to parties, as the uploader states it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum LayoutChoice {
     /// Two channels: user on channel 0, bot on channel 1; one channel: mixed.

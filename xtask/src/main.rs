@@ -1,7 +1,7 @@
 //! Build orchestration for callscope: `cargo xtask <command>`.
 //!
-//! The component and the widget are built for their wasm targets with plain cargo;
-//! the widget's JavaScript glue comes from the `wasm-bindgen-cli-support` crate at
+//! The component and the widget are built for their wasm targets with plain cargo.
+//! The widget's JavaScript glue comes from the `wasm-bindgen-cli-support` crate at
 //! the exact version of the widget's `wasm-bindgen`, so nothing is installed by hand.
 
 mod fixtures;
@@ -42,7 +42,7 @@ fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the workspace").to_owned()
 }
 
-/// The cargo target directory, honouring `CARGO_TARGET_DIR`.
+/// Returns the cargo target directory, honouring `CARGO_TARGET_DIR`.
 fn target_dir(root: &Path) -> PathBuf {
     match std::env::var_os("CARGO_TARGET_DIR") {
         Some(dir) => root.join(dir),

@@ -169,7 +169,7 @@ async fn get_audio(
     let recording = stored.recording.ok_or_else(|| HttpError::not_found(format!("call {id} has no recording")))?;
     let path = state.data_dir.join(&recording.playback_path);
 
-    // ServeFile answers Range requests with 206, so the audio element can seek.
+    // ServeFile replies to Range requests with 206, so the audio element can seek.
     let response = tower_http::services::ServeFile::new_with_mime(&path, &"audio/wav".parse().expect("valid mime"))
         .oneshot(request)
         .await

@@ -17,7 +17,7 @@ use crate::app::AppState;
 use crate::auth::Authenticator;
 use crate::demo_auth::{DemoSessions, SESSION_COOKIE, session_token};
 
-/// Where the example finds its static files.
+/// Folders of the example's static files.
 #[derive(Debug, Clone)]
 pub struct SiteDirs {
     /// The backoffice's own pages and styles (`index.html`, `login.html`, CSS).

@@ -28,7 +28,7 @@ use sandbox::SandboxState;
 /// interfaces of this package version.
 pub const INTERFACE_VERSION: &str = "0.1.0";
 
-/// How a call into the component failed.
+/// Failure of a call into the component.
 #[derive(Debug, thiserror::Error)]
 pub enum ComponentError {
     /// The component rejected the input; the message is the component's own.
