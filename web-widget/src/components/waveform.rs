@@ -304,7 +304,7 @@ fn legend() -> Html {
 }
 
 fn pause_labels(marks: &Marks, scale: &TimeScale) -> Html {
-    let visible: Vec<(usize, f64, f64)> = marks
+    let mut visible: Vec<(usize, f64, f64)> = marks
         .pauses
         .iter()
         .enumerate()
@@ -313,6 +313,9 @@ fn pause_labels(marks: &Marks, scale: &TimeScale) -> Html {
             Some((index, (left + right) / 2.0, draw::label_width(&marks.pause_labels[index])))
         })
         .collect();
+    // The analysis lists the pauses of each source (events, then audio) in turn, and
+    // `place_labels` needs its anchors from left to right.
+    visible.sort_by(|a, b| a.1.total_cmp(&b.1));
     let anchors: Vec<(f64, f64)> = visible.iter().map(|&(_, centre, width)| (centre, width)).collect();
     let slots = draw::place_labels(&anchors, scale.width_px, LABEL_LANES);
 
