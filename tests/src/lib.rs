@@ -4,6 +4,8 @@
 //! The wasm artifacts come from `cargo xtask test`, which builds them and passes
 //! their paths in environment variables.
 
+pub mod browser;
+
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -1,0 +1,455 @@
+//! The demo site in headless Chromium, used as a person uses it: sign in, open the
+//! Calls tab, open a call, look at its waveform, play it and seek from the
+//! transcript. Screenshots are saved to `tests/artifacts/` for a person to look at.
+//!
+//! Run with `cargo xtask test -p callscope-tests --test browser`, which builds the
+//! component and the widget and installs Chromium when it is missing.
+
+use callscope_api_types as api;
+use callscope_tests::browser::{Browser, poll};
+use callscope_tests::{ServerOptions, TestServer};
+use fantoccini::Locator;
+use serde::Deserialize;
+use serde_json::json;
+
+/// Start of the title of the sample call with a 120 s mono recording.
+const SALES_CALL: &str = "Sales call";
+/// Start of the title of the sample call with a two-channel G.711 mu-law recording.
+const ASSEMBLED_CALL: &str = "Assembled mu-law call";
+
+/// Largest accepted distance between an utterance's start and the audio position
+/// after clicking it, in seconds.
+const SEEK_TOLERANCE_S: f64 = 0.3;
+/// Largest accepted distance between the playhead and the position computed from the
+/// audio time, in CSS pixels. The playhead moves on every animation frame and on
+/// every `timeupdate` event, which the HTML standard fires every 15 to 250 ms. At the
+/// whole-call zoom of a 120 s call on a 1060 px canvas, 250 ms are 2.2 px.
+const PLAYHEAD_TOLERANCE_PX: f64 = 4.0;
+
+/// Runs one browser test at a time, because several Chromium instances next to the
+/// servers running the component make playback timing depend on the machine's load.
+static ONE_BROWSER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+#[tokio::test]
+async fn viewer_plays_sales_call() {
+    let _turn = ONE_BROWSER.lock().await;
+    let server = TestServer::start(ServerOptions { load_samples: true, ..Default::default() }).await;
+    let browser = Browser::start().await;
+
+    sign_in(&browser, &server, "viewer").await;
+    let user = browser.wait_for("[data-testid=signed-in-user]").await.text().await.unwrap();
+    assert!(user.starts_with("viewer"), "the top bar shows the signed-in user, got {user:?}");
+
+    open_calls_tab(&browser).await;
+    let rows = browser.client.find_all(Locator::Css("[data-testid=call-row]")).await.unwrap();
+    assert_eq!(rows.len(), 2, "the calls list shows both sample calls");
+    let (table_width, wrap_width): (f64, f64) = browser
+        .run(
+            "const table = document.querySelector('[data-testid=calls-list] table');
+             return [table.scrollWidth, table.parentElement.clientWidth];",
+            vec![],
+        )
+        .await;
+    assert!(table_width <= wrap_width, "the calls table fits the window without scrolling sideways: {table_width} px in {wrap_width} px");
+    browser.screenshot("calls-list.png").await;
+
+    let call_id = open_call(&browser, SALES_CALL).await;
+    let detail = call_detail(&server, &call_id).await;
+    let utterances = wait_for_utterances(&browser).await;
+    assert_eq!(utterances.len(), detail.call.utterances.len(), "one transcript row per utterance");
+    let starts: Vec<i64> = detail.call.utterances.iter().map(|u| u.start_ms).collect();
+    let shown: Vec<i64> = utterances.iter().map(|u| u.start_ms).collect();
+    assert_eq!(shown, starts, "transcript rows carry the utterances' start times in order");
+
+    let canvases = wait_for_canvases(&browser).await;
+    assert_eq!(canvases, vec![String::from("0")], "a mono mixed recording has one canvas for channel 0");
+    let pixels = wait_for_waveform(&browser, "0", "--callscope-neutral").await;
+    eprintln!("sales call canvas: {pixels:?}");
+    assert!(pixels.wave * 20 > pixels.total, "the waveform covers over 5 % of the canvas: {pixels:?}");
+    let labels = check_pause_labels(&browser, &detail).await;
+    assert_eq!(avoidable_overlaps(&labels), Vec::new(), "pause labels overlap only where more pauses meet than rows fit");
+
+    let audio = wait_for_audio_metadata(&browser).await;
+    assert!((audio.duration - 120.0).abs() < 0.1, "the audio element reports the 120 s recording, got {} s", audio.duration);
+    assert!(audio.paused, "the audio does not start by itself");
+
+    let started: String = browser
+        .client
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             document.querySelector('[data-testid=audio]').play()
+                 .then(() => done('playing'), (error) => done(`${error.name}: ${error.message}`));",
+            vec![],
+        )
+        .await
+        .expect("running audio.play()")
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert_eq!(started, "playing", "audio.play() resolves in headless Chromium");
+
+    let playing = poll("audio time reaches 1.5 s and the playhead follows", || async {
+        let state = playback(&browser).await;
+        if state.current_time >= 1.5 && state.playhead_x > 0.0 { Ok(state) } else { Err(format!("{state:?}")) }
+    })
+    .await;
+    eprintln!("playing: {playing:?}");
+    let expected_x = playing.current_time / playing.duration * playing.stack_width;
+    assert!(
+        (playing.playhead_x - expected_x).abs() <= PLAYHEAD_TOLERANCE_PX,
+        "the playhead sits at the audio time: expected x {expected_x:.1}, {playing:?}"
+    );
+    assert!(playing.playhead_visible, "the playhead is visible while playing: {playing:?}");
+    browser.screenshot("sales-call.png").await;
+
+    // A row well after the current time, so that the seek is a visible jump.
+    let target = utterances
+        .iter()
+        .find(|u| u.playable && u.audible && u.start_ms as f64 > (playing.current_time + 20.0) * 1000.0)
+        .expect("the sales call has an utterance later than 20 s after the playhead");
+    let row = browser
+        .client
+        .find(Locator::Css(&format!("[data-testid=utterance][data-start-ms=\"{}\"]", target.start_ms)))
+        .await
+        .unwrap();
+    row.click().await.expect("clicking the utterance row");
+    let after_click = playback(&browser).await;
+    eprintln!("after clicking the row at {} ms: {after_click:?}", target.start_ms);
+    let target_s = target.start_ms as f64 / 1000.0;
+    assert!(
+        (after_click.current_time - target_s).abs() <= SEEK_TOLERANCE_S,
+        "clicking the row at {} ms moves the audio there: {after_click:?}",
+        target.start_ms
+    );
+
+    let highlighted = poll("the clicked row is highlighted", || async {
+        let classes = row.attr("class").await.map_err(|e| e.to_string())?.unwrap_or_default();
+        if classes.contains("callscope-utterance--active") { Ok(classes) } else { Err(classes) }
+    })
+    .await;
+    assert!(highlighted.contains("callscope-utterance--playable"), "row classes: {highlighted}");
+
+    let _: bool = browser.run("document.querySelector('[data-testid=audio]').pause(); return true;", vec![]).await;
+    let paused = poll("the paused playhead sits at the audio time", || async {
+        let state = playback(&browser).await;
+        let expected_x = state.current_time / state.duration * state.stack_width;
+        let placed = (state.playhead_x - expected_x).abs() <= PLAYHEAD_TOLERANCE_PX;
+        if state.paused && placed { Ok(state) } else { Err(format!("expected x {expected_x:.1}, {state:?}")) }
+    })
+    .await;
+    assert!(paused.current_time >= target_s, "playback went on from the clicked row: {paused:?}");
+    browser.screenshot("sales-call-seek.png").await;
+
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn assembled_call_two_channels() {
+    let _turn = ONE_BROWSER.lock().await;
+    let server = TestServer::start(ServerOptions { load_samples: true, ..Default::default() }).await;
+    let browser = Browser::start().await;
+
+    sign_in(&browser, &server, "viewer").await;
+    open_calls_tab(&browser).await;
+    let call_id = open_call(&browser, ASSEMBLED_CALL).await;
+    let detail = call_detail(&server, &call_id).await;
+
+    let utterances = wait_for_utterances(&browser).await;
+    assert_eq!(utterances.len(), detail.call.utterances.len(), "one transcript row per utterance");
+
+    let canvases = wait_for_canvases(&browser).await;
+    assert_eq!(canvases, vec![String::from("0"), String::from("1")], "one canvas per channel");
+    let user = wait_for_waveform(&browser, "0", "--callscope-user").await;
+    assert!(user.wave * 50 > user.total, "channel 0 shows the user's waveform over 2 % of the canvas: {user:?}");
+    let bot = wait_for_waveform(&browser, "1", "--callscope-bot").await;
+    eprintln!("assembled call canvases: user {user:?}, bot {bot:?}");
+    assert!(bot.wave * 50 > bot.total, "channel 1 shows the bot's waveform over 2 % of the canvas: {bot:?}");
+
+    let lane_names: Vec<String> = browser
+        .run("return [...document.querySelectorAll('.callscope-lane-name')].map((e) => e.textContent);", vec![])
+        .await;
+    assert_eq!(lane_names, vec!["User", "Bot"], "channel 0 is the user and channel 1 the bot");
+
+    assert!(!detail.analysis.pauses.is_empty(), "the assembled call has pauses in its analysis");
+    let labels = check_pause_labels(&browser, &detail).await;
+    // At most two pauses meet at one spot of this call, which the two label rows fit.
+    assert_eq!(overlapping_labels(&labels), Vec::new(), "no two pause labels overlap");
+
+    let audio = wait_for_audio_metadata(&browser).await;
+    let expected_s = detail.recording.as_ref().expect("the call has a recording").format.duration_ms as f64 / 1000.0;
+    assert!(
+        (audio.duration - expected_s).abs() < 0.1,
+        "the browser plays the G.711 recording converted to PCM: duration {} s, expected {expected_s} s",
+        audio.duration
+    );
+    browser.screenshot("assembled-call.png").await;
+
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn wrong_password_shows_error() {
+    let _turn = ONE_BROWSER.lock().await;
+    let server = TestServer::start(ServerOptions::default()).await;
+    let browser = Browser::start().await;
+
+    submit_login(&browser, &server, "viewer", "not-the-password").await;
+    let message = poll("the login page shows an error", || async {
+        let text = browser.wait_for("[data-testid=login-error]").await.text().await.map_err(|e| e.to_string())?;
+        if text.is_empty() { Err(String::from("empty error line")) } else { Ok(text) }
+    })
+    .await;
+    assert_eq!(message, "Unknown user or wrong password.");
+    let signed_in = browser.client.find_all(Locator::Css("[data-testid=signed-in-user]")).await.unwrap();
+    assert!(signed_in.is_empty(), "a failed login does not open the backoffice");
+
+    browser.close().await;
+}
+
+/// Opens the site, which redirects to the login page, and submits the form.
+async fn submit_login(browser: &Browser, server: &TestServer, user: &str, password: &str) {
+    browser.client.goto(&server.url("/")).await.expect("opening the demo site");
+    browser.wait_for("input[name=username]").await;
+    let form = browser.client.form(Locator::Css("form.login-form")).await.expect("finding the login form");
+    form.set_by_name("username", user).await.unwrap();
+    form.set_by_name("password", password).await.unwrap();
+    form.submit().await.expect("submitting the login form");
+}
+
+async fn sign_in(browser: &Browser, server: &TestServer, user: &str) {
+    submit_login(browser, server, user, user).await;
+    browser.wait_for("[data-testid=signed-in-user]").await;
+}
+
+/// Clicks the Calls tab and waits for the widget to list calls.
+async fn open_calls_tab(browser: &Browser) {
+    let tab = browser.wait_for("a[data-tab=calls]").await;
+    tab.click().await.expect("clicking the Calls tab");
+    browser.wait_for("[data-testid=calls-tab] [data-testid=calls-list] [data-testid=call-row]").await;
+}
+
+/// Clicks the call row whose title starts with `title` and waits for the call view.
+/// Returns the call id.
+async fn open_call(browser: &Browser, title: &str) -> String {
+    let call_id: Option<String> = browser
+        .run(
+            "const row = [...document.querySelectorAll('[data-testid=call-row]')]
+                 .find((row) => row.querySelector('.callscope-title-cell').textContent.replace('♪', '').startsWith(arguments[0]));
+             return row ? row.dataset.callId : null;",
+            vec![json!(title)],
+        )
+        .await;
+    let call_id = call_id.unwrap_or_else(|| panic!("no call row titled {title:?}"));
+
+    let row = browser.client.find(Locator::Css(&format!("[data-testid=call-row][data-call-id=\"{call_id}\"]"))).await.unwrap();
+    row.click().await.expect("clicking the call row");
+    browser.wait_for(&format!("[data-testid=call-view][data-call-id=\"{call_id}\"]")).await;
+    call_id
+}
+
+/// Returns the call as the API serves it to the viewer.
+async fn call_detail(server: &TestServer, call_id: &str) -> api::CallDetail {
+    let viewer = server.client_for("viewer").await;
+    let response = viewer.get(server.url(&format!("/callscope/api/calls/{call_id}"))).send().await.unwrap();
+    assert_eq!(response.status(), 200, "reading call {call_id}");
+    response.json().await.expect("decoding the call")
+}
+
+/// One transcript row as the page shows it.
+#[derive(Debug, Deserialize)]
+struct UtteranceRow {
+    start_ms: i64,
+    playable: bool,
+    /// Whether the row is the user's or the bot's, which the playhead highlights.
+    audible: bool,
+}
+
+async fn wait_for_utterances(browser: &Browser) -> Vec<UtteranceRow> {
+    browser.wait_for("[data-testid=transcript] [data-testid=utterance]").await;
+    browser
+        .run(
+            "return [...document.querySelectorAll('[data-testid=transcript] [data-testid=utterance]')].map((row) => ({
+                 start_ms: Number(row.dataset.startMs),
+                 playable: row.classList.contains('callscope-utterance--playable'),
+                 audible: row.classList.contains('callscope-speaker-user') || row.classList.contains('callscope-speaker-bot'),
+             }));",
+            vec![],
+        )
+        .await
+}
+
+/// Returns the `data-channel` of each waveform canvas, in page order.
+async fn wait_for_canvases(browser: &Browser) -> Vec<String> {
+    browser.wait_for("[data-testid=waveform-canvas]").await;
+    browser
+        .run("return [...document.querySelectorAll('[data-testid=waveform-canvas]')].map((c) => c.dataset.channel);", vec![])
+        .await
+}
+
+/// Pixel counts of one waveform canvas.
+#[derive(Debug, Deserialize)]
+struct CanvasPixels {
+    total: u64,
+    /// Pixels that differ from the `--callscope-wave-background` colour.
+    non_background: u64,
+    /// Pixels of the lane's waveform colour, drawn from the peaks.
+    wave: u64,
+}
+
+/// Counts the pixels of canvas `channel` in the waveform colour named by custom
+/// property `wave_colour`, waiting until the peaks are drawn.
+async fn wait_for_waveform(browser: &Browser, channel: &str, wave_colour: &str) -> CanvasPixels {
+    const COUNT_PIXELS: &str = "
+        const canvas = document.querySelector(`[data-testid=waveform-canvas][data-channel=\"${arguments[0]}\"]`);
+        const style = getComputedStyle(canvas);
+        const probe = document.createElement('canvas').getContext('2d', { willReadFrequently: true });
+        const rgb = (property) => {
+            probe.clearRect(0, 0, 1, 1);
+            probe.fillStyle = style.getPropertyValue(property).trim();
+            probe.fillRect(0, 0, 1, 1);
+            return probe.getImageData(0, 0, 1, 1).data;
+        };
+        const background = rgb('--callscope-wave-background');
+        const wave = rgb(arguments[1]);
+        const near = (data, i, colour) =>
+            Math.abs(data[i] - colour[0]) + Math.abs(data[i + 1] - colour[1]) + Math.abs(data[i + 2] - colour[2]) <= 6;
+        if (canvas.width === 0 || canvas.height === 0) return { total: 0, non_background: 0, wave: 0 };
+        const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+        let nonBackground = 0;
+        let waveCount = 0;
+        for (let i = 0; i < data.length; i += 4) {
+            if (!near(data, i, background)) nonBackground += 1;
+            if (near(data, i, wave)) waveCount += 1;
+        }
+        return { total: canvas.width * canvas.height, non_background: nonBackground, wave: waveCount };";
+
+    browser.wait_for(&format!("[data-testid=waveform-canvas][data-channel=\"{channel}\"]")).await;
+    let pixels = poll(&format!("canvas {channel} shows a waveform"), || async {
+        let pixels: CanvasPixels = browser.run(COUNT_PIXELS, vec![json!(channel), json!(wave_colour)]).await;
+        if pixels.wave > 0 { Ok(pixels) } else { Err(format!("{pixels:?}")) }
+    })
+    .await;
+    assert!(pixels.non_background > pixels.wave, "the canvas has speech shading or marks besides the waveform: {pixels:?}");
+    pixels
+}
+
+/// One pause label as the page shows it.
+#[derive(Debug, PartialEq, Deserialize)]
+struct PauseLabel {
+    start_ms: i64,
+    text: String,
+    /// Position and width in CSS pixels inside the label area. Labels with the same
+    /// `top` share a row.
+    top: f64,
+    left: f64,
+    width: f64,
+}
+
+/// Checks that every pause in the analysis has one label showing its length in
+/// seconds with one decimal, as `1.2 s`, and returns the labels in page order.
+async fn check_pause_labels(browser: &Browser, detail: &api::CallDetail) -> Vec<PauseLabel> {
+    let pauses = &detail.analysis.pauses;
+    let labels = poll("a label for every pause", || async {
+        let labels: Vec<PauseLabel> = browser
+            .run(
+                "return [...document.querySelectorAll('[data-testid=pause-label]')].map((label) => ({
+                     start_ms: Number(label.dataset.startMs),
+                     text: label.textContent,
+                     top: label.offsetTop,
+                     left: label.offsetLeft,
+                     width: label.offsetWidth,
+                 }));",
+                vec![],
+            )
+            .await;
+        if labels.len() == pauses.len() { Ok(labels) } else { Err(format!("{} labels for {} pauses", labels.len(), pauses.len())) }
+    })
+    .await;
+
+    let mut shown: Vec<(i64, String)> = labels.iter().map(|label| (label.start_ms, label.text.clone())).collect();
+    let mut expected: Vec<(i64, String)> = pauses
+        .iter()
+        .map(|pause| {
+            let tenths = (pause.duration_ms + 50) / 100;
+            (pause.start_ms, format!("{}.{} s", tenths / 10, tenths % 10))
+        })
+        .collect();
+    shown.sort();
+    expected.sort();
+    assert_eq!(shown, expected, "pause labels as (start_ms, text)");
+    labels
+}
+
+fn spans_intersect(first: &PauseLabel, second: &PauseLabel) -> bool {
+    first.left < second.left + second.width && second.left < first.left + first.width
+}
+
+/// Returns the pairs of labels that sit in one row and overlap.
+fn overlapping_labels(labels: &[PauseLabel]) -> Vec<(&PauseLabel, &PauseLabel)> {
+    let mut pairs = Vec::new();
+    for (index, first) in labels.iter().enumerate() {
+        for second in &labels[index + 1..] {
+            if first.top == second.top && spans_intersect(first, second) {
+                pairs.push((first, second));
+            }
+        }
+    }
+    pairs
+}
+
+/// Returns the overlapping pairs that another row had room for: no label of another
+/// row reaches into either of the two. The widget lets labels overlap only where
+/// more pauses meet than there are rows.
+fn avoidable_overlaps(labels: &[PauseLabel]) -> Vec<(&PauseLabel, &PauseLabel)> {
+    overlapping_labels(labels)
+        .into_iter()
+        .filter(|(first, second)| {
+            !labels.iter().any(|other| other.top != first.top && (spans_intersect(other, first) || spans_intersect(other, second)))
+        })
+        .collect()
+}
+
+/// The audio element and the playhead at one moment.
+#[derive(Debug, Deserialize)]
+struct Playback {
+    current_time: f64,
+    duration: f64,
+    paused: bool,
+    ready_state: u32,
+    /// Horizontal offset of the playhead from its `translateX` transform, in CSS pixels.
+    playhead_x: f64,
+    playhead_visible: bool,
+    /// Width of the waveform area the playhead moves across, in CSS pixels.
+    stack_width: f64,
+}
+
+async fn playback(browser: &Browser) -> Playback {
+    browser
+        .run(
+            "const audio = document.querySelector('[data-testid=audio]');
+             const playhead = document.querySelector('[data-testid=playhead]');
+             const match = /translateX\\((-?[\\d.]+)px\\)/.exec(playhead.style.transform);
+             return {
+                 current_time: audio.currentTime,
+                 duration: Number.isFinite(audio.duration) ? audio.duration : 0,
+                 paused: audio.paused,
+                 ready_state: audio.readyState,
+                 playhead_x: match ? Number(match[1]) : -1,
+                 playhead_visible: playhead.style.visibility !== 'hidden',
+                 stack_width: playhead.parentElement.clientWidth,
+             };",
+            vec![],
+        )
+        .await
+}
+
+/// Waits until the audio element has loaded the recording's metadata.
+async fn wait_for_audio_metadata(browser: &Browser) -> Playback {
+    browser.wait_for("[data-testid=audio]").await;
+    poll("the audio element loads the recording's metadata", || async {
+        let state = playback(browser).await;
+        // HAVE_METADATA: duration and dimensions are known.
+        if state.ready_state >= 1 && state.duration > 0.0 { Ok(state) } else { Err(format!("{state:?}")) }
+    })
+    .await
+}
