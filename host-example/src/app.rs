@@ -38,6 +38,7 @@ pub struct AppState {
     pub settings: api::AnalysisSettings,
     pub authenticator: Arc<dyn Authenticator>,
     pub role_map: Arc<RoleMap>,
+    pub ingest: crate::webhook_auth::IngestSecrets,
 }
 
 /// The authenticated caller of a callscope route.

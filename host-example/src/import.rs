@@ -154,6 +154,7 @@ fn process(
     let summary = summarise(id, request.title, &call, &analysis, recording.as_ref());
     Ok(NewCall {
         summary,
+        vendor_key: vendor_key(&call),
         payload_sha256: hex::encode(Sha256::digest(&request.payload)),
         payload: request.payload,
         call,
@@ -205,6 +206,68 @@ fn decode(
     Ok((recording, summary.peaks))
 }
 
+/// Returns the key under which later payloads of the same call update it.
+pub fn vendor_key(call: &api::NormalizedCall) -> Option<String> {
+    call.vendor_call_id.as_ref().map(|id| format!("{}:{id}", call.format))
+}
+
+/// Stores a call that arrived as a webhook or trace batch: a call already stored under
+/// the same vendor key is updated (keeping its recording), any other is inserted.
+/// Returns the call id and whether the call is new.
+pub async fn ingest_event(
+    runtime: Arc<ComponentRuntime>,
+    storage: &Storage,
+    settings: api::AnalysisSettings,
+    payload: Vec<u8>,
+    call: api::NormalizedCall,
+) -> Result<(String, bool), ImportError> {
+    let key = vendor_key(&call);
+    let existing = match &key {
+        Some(key) => match storage.id_for_vendor_key(key.clone()).await? {
+            Some(id) => storage.get_call(id).await?,
+            None => None,
+        },
+        None => None,
+    };
+
+    let id = existing.as_ref().map(|e| e.summary.id.clone()).unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let recording = existing.as_ref().and_then(|e| e.recording.clone());
+    let title = existing.as_ref().map(|e| e.summary.title.clone());
+
+    let id_for_task = id.clone();
+    let new_call = tokio::task::spawn_blocking(move || -> Result<NewCall, ImportError> {
+        let (activity, layout) = match &recording {
+            Some(r) => (r.activity.clone(), r.layout),
+            None => (Vec::new(), api::ChannelLayout::Mixed),
+        };
+        let analysis = runtime.analyze(&call.utterances, &activity, layout, &settings)?;
+        let summary = summarise(&id_for_task, title, &call, &analysis, recording.as_ref());
+        Ok(NewCall {
+            summary,
+            vendor_key: vendor_key(&call),
+            payload_sha256: hex::encode(Sha256::digest(&payload)),
+            payload,
+            call,
+            analysis,
+            recording,
+            peaks: Vec::new(),
+            analysed_by: runtime.version(),
+        })
+    })
+    .await
+    .map_err(|e| ImportError::Task(e.to_string()))??;
+
+    if let Some(key) = key {
+        if storage.update_by_vendor_key(key.clone(), new_call.clone()).await? {
+            tracing::info!(call_id = %id, vendor_key = %key, "call updated from event");
+            return Ok((id, false));
+        }
+    }
+    storage.insert_call(new_call).await?;
+    tracing::info!(call_id = %id, "call created from event");
+    Ok((id, true))
+}
+
 fn resolve_layout(choice: LayoutChoice, channels: u16) -> Result<api::ChannelLayout, ImportError> {
     let separate = |user_channel, bot_channel, layout| {
         if channels == 2 {
@@ -233,6 +296,16 @@ fn summarise(
     let measured = |source| analysis.latencies.iter().filter(move |l| l.source == source).map(|l| l.latency_ms).max();
     let max_latency_ms = measured(api::MeasureSource::Audio).or_else(|| measured(api::MeasureSource::Events));
 
+    // The analysis reports pauses and overlaps from both sources; the list counts one
+    // source so a gap seen in both is not counted twice.
+    let count = |sources: Vec<api::MeasureSource>| {
+        let audio = sources.iter().filter(|s| **s == api::MeasureSource::Audio).count();
+        let events = sources.len() - audio;
+        if recording.is_some() && audio > 0 { audio } else { events }
+    };
+    let pause_count = count(analysis.pauses.iter().map(|p| p.source).collect());
+    let overlap_count = count(analysis.overlaps.iter().map(|o| o.source).collect());
+
     let title = title
         .filter(|t| !t.trim().is_empty())
         .or_else(|| call.vendor_call_id.as_ref().map(|v| format!("Call {v}")))
@@ -249,8 +322,8 @@ fn summarise(
         duration_ms: recording.map(|r| r.format.duration_ms).or(call.duration_ms),
         utterance_count: call.utterances.len() as u32,
         max_latency_ms,
-        pause_count: analysis.pauses.len() as u32,
-        overlap_count: analysis.overlaps.len() as u32,
+        pause_count: pause_count as u32,
+        overlap_count: overlap_count as u32,
         has_recording: recording.is_some(),
     }
 }

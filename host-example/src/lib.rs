@@ -15,6 +15,7 @@ pub mod peaks_window;
 pub mod routes;
 pub mod runtime;
 pub mod storage;
+pub mod webhook_auth;
 
 pub use app::{AppState, HttpLimits};
 pub use runtime::{ComponentRuntime, RuntimeLimits};

@@ -10,6 +10,7 @@ use callscope_host::auth::RoleMap;
 use callscope_host::demo_auth::DemoSessions;
 use callscope_host::routes::backoffice::{SiteDirs, site};
 use callscope_host::storage::Storage;
+use callscope_host::webhook_auth::IngestSecrets;
 use callscope_host::{AppState, ComponentRuntime, HttpLimits, RuntimeLimits};
 use clap::Parser;
 
@@ -40,6 +41,15 @@ struct Args {
     /// cookies and production call data cross the network readable by anyone on it.
     #[arg(long)]
     insecure_http: bool,
+    /// Retell API key; enables the Retell webhook, whose signatures it checks.
+    #[arg(long, env = "CALLSCOPE_RETELL_API_KEY", hide_env_values = true)]
+    retell_api_key: Option<String>,
+    /// Vapi server URL secret; enables the Vapi webhook, which must send it in X-Vapi-Secret.
+    #[arg(long, env = "CALLSCOPE_VAPI_SECRET", hide_env_values = true)]
+    vapi_secret: Option<String>,
+    /// Bearer token for OTLP/HTTP trace exports; enables `/callscope/ingest/v1/traces`.
+    #[arg(long, env = "CALLSCOPE_OTLP_TOKEN", hide_env_values = true)]
+    otlp_token: Option<String>,
 }
 
 #[tokio::main]
@@ -71,6 +81,11 @@ async fn main() -> anyhow::Result<()> {
         settings: Default::default(),
         authenticator: sessions.clone(),
         role_map: Arc::new(RoleMap::demo()),
+        ingest: IngestSecrets {
+            retell_api_key: args.retell_api_key.clone(),
+            vapi_secret: args.vapi_secret.clone(),
+            otlp_token: args.otlp_token.clone(),
+        },
     };
 
     if let Some(samples) = &args.load_samples {

@@ -21,6 +21,9 @@ pub enum StorageError {
 #[derive(Debug, Clone)]
 pub struct NewCall {
     pub summary: api::CallSummary,
+    /// `format:vendor call id` when the payload names the call, for updates by later
+    /// webhooks of the same call.
+    pub vendor_key: Option<String>,
     pub payload: Vec<u8>,
     pub payload_sha256: String,
     pub call: api::NormalizedCall,
@@ -63,6 +66,9 @@ CREATE TABLE IF NOT EXISTS calls (
     pause_count INTEGER NOT NULL,
     overlap_count INTEGER NOT NULL,
     has_recording INTEGER NOT NULL,
+    -- `format:vendor call id`, so repeated webhooks and trace batches of one call
+    -- update one row.
+    vendor_key TEXT UNIQUE,
     payload_sha256 TEXT NOT NULL,
     normalized_json TEXT NOT NULL,
     analysis_json TEXT NOT NULL,
@@ -73,8 +79,17 @@ CREATE TABLE IF NOT EXISTS calls (
 CREATE INDEX IF NOT EXISTS calls_imported_at ON calls (imported_at);
 CREATE INDEX IF NOT EXISTS calls_payload_sha256 ON calls (payload_sha256);
 CREATE TABLE IF NOT EXISTS raw_payloads (
-    call_id TEXT PRIMARY KEY REFERENCES calls (id),
+    id INTEGER PRIMARY KEY,
+    call_id TEXT NOT NULL REFERENCES calls (id),
+    received_at TEXT NOT NULL,
     payload BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS raw_payloads_call ON raw_payloads (call_id);
+CREATE TABLE IF NOT EXISTS otlp_spans (
+    conversation_id TEXT NOT NULL,
+    span_id TEXT NOT NULL,
+    span_json TEXT NOT NULL,
+    PRIMARY KEY (conversation_id, span_id)
 );
 CREATE TABLE IF NOT EXISTS peaks (
     call_id TEXT NOT NULL REFERENCES calls (id),
@@ -125,8 +140,8 @@ impl Storage {
             transaction.execute(
                 "INSERT INTO calls (id, title, format, imported_at, duration_ms, utterance_count, max_latency_ms,
                     pause_count, overlap_count, has_recording, payload_sha256, normalized_json, analysis_json,
-                    recording_json, component_sha256, interface_version)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+                    recording_json, component_sha256, interface_version, vendor_key)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
                 params![
                     summary.id,
                     summary.title,
@@ -144,12 +159,10 @@ impl Storage {
                     recording_json,
                     new.analysed_by.sha256,
                     new.analysed_by.interface_version,
+                    new.vendor_key,
                 ],
             )?;
-            transaction.execute(
-                "INSERT INTO raw_payloads (call_id, payload) VALUES (?1, ?2)",
-                params![summary.id, new.payload],
-            )?;
+            insert_raw_payload(&transaction, &summary.id, &summary.imported_at, &new.payload)?;
             for (level, peaks) in new.peaks.iter().enumerate() {
                 let bytes: Vec<u8> = peaks.data.iter().flat_map(|v| v.to_le_bytes()).collect();
                 transaction.execute(
@@ -251,6 +264,88 @@ impl Storage {
         .await
     }
 
+    /// Replaces the transcript, analysis and numbers of the call stored under
+    /// `vendor_key` with those of `new`, keeping its id, title, recording and peaks,
+    /// and appends the raw payload. Returns `false` when no call has that key.
+    pub async fn update_by_vendor_key(&self, vendor_key: String, new: NewCall) -> Result<bool, StorageError> {
+        self.with(move |connection| {
+            let transaction = connection.transaction()?;
+            let id: Option<String> = transaction
+                .query_row("SELECT id FROM calls WHERE vendor_key = ?1", params![vendor_key], |row| row.get(0))
+                .optional()?;
+            let Some(id) = id else {
+                return Ok(false);
+            };
+            let summary = &new.summary;
+            transaction.execute(
+                "UPDATE calls SET format = ?2, duration_ms = COALESCE(?3, duration_ms), utterance_count = ?4,
+                    max_latency_ms = ?5, pause_count = ?6, overlap_count = ?7, payload_sha256 = ?8,
+                    normalized_json = ?9, analysis_json = ?10, component_sha256 = ?11, interface_version = ?12
+                 WHERE id = ?1",
+                params![
+                    id,
+                    summary.format,
+                    summary.duration_ms,
+                    summary.utterance_count,
+                    summary.max_latency_ms,
+                    summary.pause_count,
+                    summary.overlap_count,
+                    new.payload_sha256,
+                    serde_json::to_string(&new.call).expect("serialising a call"),
+                    serde_json::to_string(&new.analysis).expect("serialising an analysis"),
+                    new.analysed_by.sha256,
+                    new.analysed_by.interface_version,
+                ],
+            )?;
+            insert_raw_payload(&transaction, &id, &summary.imported_at, &new.payload)?;
+            transaction.commit()?;
+            Ok(true)
+        })
+        .await
+    }
+
+    /// Returns the id of the call stored under `vendor_key`, if any.
+    pub async fn id_for_vendor_key(&self, vendor_key: String) -> Result<Option<String>, StorageError> {
+        self.with(move |connection| {
+            Ok(connection
+                .query_row("SELECT id FROM calls WHERE vendor_key = ?1", params![vendor_key], |row| row.get(0))
+                .optional()?)
+        })
+        .await
+    }
+
+    /// Stores trace spans of one conversation, ignoring span ids already stored, and
+    /// returns every span of that conversation.
+    pub async fn add_spans(&self, conversation_id: String, spans: Vec<(String, String)>) -> Result<Vec<String>, StorageError> {
+        self.with(move |connection| {
+            let transaction = connection.transaction()?;
+            for (span_id, span_json) in &spans {
+                transaction.execute(
+                    "INSERT OR IGNORE INTO otlp_spans (conversation_id, span_id, span_json) VALUES (?1, ?2, ?3)",
+                    params![conversation_id, span_id, span_json],
+                )?;
+            }
+            let all = {
+                let mut statement = transaction
+                    .prepare("SELECT span_json FROM otlp_spans WHERE conversation_id = ?1 ORDER BY span_id")?;
+                statement.query_map(params![conversation_id], |row| row.get(0))?.collect::<Result<Vec<String>, _>>()?
+            };
+            transaction.commit()?;
+            Ok(all)
+        })
+        .await
+    }
+
+    /// Counts raw payloads stored for a call; every webhook delivery adds one.
+    pub async fn count_raw_payloads(&self, call_id: String) -> Result<u64, StorageError> {
+        self.with(move |connection| {
+            let count: i64 =
+                connection.query_row("SELECT COUNT(*) FROM raw_payloads WHERE call_id = ?1", params![call_id], |row| row.get(0))?;
+            Ok(count as u64)
+        })
+        .await
+    }
+
     /// Counts stored calls; used by tests to prove nothing partial was written.
     pub async fn count_calls(&self) -> Result<u64, StorageError> {
         self.with(|connection| {
@@ -259,6 +354,19 @@ impl Storage {
         })
         .await
     }
+}
+
+fn insert_raw_payload(
+    transaction: &rusqlite::Transaction<'_>,
+    call_id: &str,
+    received_at: &str,
+    payload: &[u8],
+) -> rusqlite::Result<()> {
+    transaction.execute(
+        "INSERT INTO raw_payloads (call_id, received_at, payload) VALUES (?1, ?2, ?3)",
+        params![call_id, received_at, payload],
+    )?;
+    Ok(())
 }
 
 fn summary_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<api::CallSummary> {

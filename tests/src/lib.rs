@@ -14,6 +14,7 @@ use callscope_host::auth::RoleMap;
 use callscope_host::demo_auth::DemoSessions;
 use callscope_host::routes::backoffice::{SiteDirs, site};
 use callscope_host::storage::Storage;
+use callscope_host::webhook_auth::IngestSecrets;
 use callscope_host::{AppState, ComponentRuntime, HttpLimits, RuntimeLimits};
 
 /// Returns the path in environment variable `name`, or panics naming the command that
@@ -62,7 +63,13 @@ pub struct ServerOptions {
     pub runtime_limits: RuntimeLimits,
     pub http_limits: HttpLimits,
     pub load_samples: bool,
+    pub ingest: IngestSecrets,
 }
+
+/// Credentials the test server accepts on its ingest endpoints.
+pub const TEST_RETELL_KEY: &str = "test-retell-key";
+pub const TEST_VAPI_SECRET: &str = "test-vapi-secret";
+pub const TEST_OTLP_TOKEN: &str = "test-otlp-token";
 
 impl Default for ServerOptions {
     fn default() -> Self {
@@ -71,6 +78,11 @@ impl Default for ServerOptions {
             runtime_limits: RuntimeLimits::default(),
             http_limits: HttpLimits::default(),
             load_samples: false,
+            ingest: IngestSecrets {
+                retell_api_key: Some(TEST_RETELL_KEY.into()),
+                vapi_secret: Some(TEST_VAPI_SECRET.into()),
+                otlp_token: Some(TEST_OTLP_TOKEN.into()),
+            },
         }
     }
 }
@@ -97,6 +109,7 @@ impl TestServer {
             settings: Default::default(),
             authenticator: sessions.clone(),
             role_map: Arc::new(RoleMap::demo()),
+            ingest: options.ingest,
         };
         if options.load_samples {
             callscope_host::demo_calls::load(&state, &fixture("calls")).await.expect("loading sample calls");

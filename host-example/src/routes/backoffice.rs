@@ -43,6 +43,7 @@ pub fn site(state: AppState, sessions: Arc<DemoSessions>, dirs: SiteDirs) -> Rou
         .with_state(site_state)
         .nest_service("/assets", ServeDir::new(dirs.assets.join("backoffice")))
         .nest_service("/callscope/widget", ServeDir::new(&dirs.widget))
+        .nest("/callscope/ingest", crate::routes::ingest::router(state.clone()))
         .nest("/callscope/api", crate::routes::api::router(state))
 }
 

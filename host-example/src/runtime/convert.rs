@@ -117,6 +117,84 @@ pub fn normalized_call(value: wt::NormalizedCall) -> api::NormalizedCall {
         findings: value.findings.into_iter().map(finding).collect(),
         unknown_fields: value.unknown_fields,
         recording_urls: value.recording_urls,
+        spans: value.spans.into_iter().map(service_span).collect(),
+        turn_metrics: value.turn_metrics.into_iter().map(turn_metrics).collect(),
+        metrics: value
+            .metrics
+            .into_iter()
+            .map(|m| api::CallMetric { name: m.name, value: m.value, unit: m.unit, original: m.original, flag: m.flag })
+            .collect(),
+        latency_percentiles: value
+            .latency_percentiles
+            .into_iter()
+            .map(|p| api::LatencyPercentiles {
+                name: p.name,
+                p50_ms: p.p50_ms,
+                p90_ms: p.p90_ms,
+                p95_ms: p.p95_ms,
+                p99_ms: p.p99_ms,
+                count: p.count,
+                excluded: p.excluded,
+            })
+            .collect(),
+        turns_without_latency: value.turns_without_latency,
+        ended_reason: value.ended_reason,
+        vendor_analysis: value.vendor_analysis,
+    }
+}
+
+fn timing(value: wt::TimingQuality) -> api::TimingQuality {
+    match value {
+        wt::TimingQuality::Exact => api::TimingQuality::Exact,
+        wt::TimingQuality::Approximate => api::TimingQuality::Approximate,
+    }
+}
+
+fn service_span(value: wt::ServiceSpan) -> api::ServiceSpan {
+    api::ServiceSpan {
+        kind: match value.kind {
+            wt::SpanKind::Stt => api::SpanKind::Stt,
+            wt::SpanKind::Llm => api::SpanKind::Llm,
+            wt::SpanKind::Tts => api::SpanKind::Tts,
+            wt::SpanKind::Tool => api::SpanKind::Tool,
+        },
+        turn_number: value.turn_number,
+        start_ms: value.start_ms,
+        end_ms: value.end_ms,
+        ttfb_ms: value.ttfb_ms,
+        provider: value.provider,
+        model: value.model,
+        input_tokens: value.input_tokens,
+        output_tokens: value.output_tokens,
+        text: value.text,
+        interrupted: value.interrupted,
+        original: value.original,
+    }
+}
+
+fn turn_metrics(value: wt::TurnMetrics) -> api::TurnMetrics {
+    api::TurnMetrics {
+        turn_number: value.turn_number,
+        utterance_index: value.utterance_index,
+        interrupted: value.interrupted,
+        values: value
+            .values
+            .into_iter()
+            .map(|v| api::MetricValue {
+                name: v.name,
+                value_ms: v.value_ms,
+                original: v.original,
+                quality: timing(v.quality),
+                flag: v.flag,
+            })
+            .collect(),
+    }
+}
+
+pub fn otlp_encoding_to_wit(value: super::OtlpEncoding) -> wi::OtlpEncoding {
+    match value {
+        super::OtlpEncoding::Json => wi::OtlpEncoding::Json,
+        super::OtlpEncoding::Protobuf => wi::OtlpEncoding::Protobuf,
     }
 }
 

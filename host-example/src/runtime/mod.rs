@@ -66,6 +66,22 @@ pub enum RejectedInput {
     Analysis(String),
 }
 
+/// Wire encoding of an OTLP/HTTP request body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OtlpEncoding {
+    Json,
+    Protobuf,
+}
+
+/// One span of an OTLP export, as the component split it out.
+#[derive(Debug, Clone)]
+pub struct OtlpSpan {
+    pub conversation_id: String,
+    pub span_id: String,
+    /// Canonical JSON of the span with its resource and scope attributes folded in.
+    pub span_json: String,
+}
+
 /// A loaded component, ready to serve requests from many threads.
 pub struct ComponentRuntime {
     engine: Engine,
@@ -151,6 +167,29 @@ impl ComponentRuntime {
     pub fn normalize(&self, payload: &[u8]) -> Result<api::NormalizedCall, ComponentError> {
         let (mut store, plugin) = self.instantiate()?;
         let result = plugin.callscope_plugin_ingest().call_normalize(&mut store, payload);
+        match result.map_err(|e| self.classify(&store, e))? {
+            Ok(call) => Ok(convert::normalized_call(call)),
+            Err(e) => Err(ComponentError::Rejected(convert::ingest_error(e))),
+        }
+    }
+
+    /// Splits an OTLP trace export into spans keyed by conversation.
+    pub fn split_otlp(&self, body: &[u8], encoding: OtlpEncoding) -> Result<Vec<OtlpSpan>, ComponentError> {
+        let (mut store, plugin) = self.instantiate()?;
+        let result = plugin.callscope_plugin_ingest().call_split_otlp(&mut store, body, convert::otlp_encoding_to_wit(encoding));
+        match result.map_err(|e| self.classify(&store, e))? {
+            Ok(spans) => Ok(spans
+                .into_iter()
+                .map(|s| OtlpSpan { conversation_id: s.conversation_id, span_id: s.span_id, span_json: s.span_json })
+                .collect()),
+            Err(e) => Err(ComponentError::Rejected(convert::ingest_error(e))),
+        }
+    }
+
+    /// Normalises every stored span of one conversation into a call.
+    pub fn normalize_spans(&self, spans: &[String]) -> Result<api::NormalizedCall, ComponentError> {
+        let (mut store, plugin) = self.instantiate()?;
+        let result = plugin.callscope_plugin_ingest().call_normalize_spans(&mut store, spans);
         match result.map_err(|e| self.classify(&store, e))? {
             Ok(call) => Ok(convert::normalized_call(call)),
             Err(e) => Err(ComponentError::Rejected(convert::ingest_error(e))),

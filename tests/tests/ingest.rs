@@ -1,0 +1,170 @@
+//! The ingest endpoints vendors call: credentials are checked before parsing, bad
+//! bodies get a 4xx with nothing stored, and repeated deliveries update one call.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use callscope_api_types as api;
+use callscope_host::webhook_auth::retell_digest;
+use callscope_tests::{ServerOptions, TEST_OTLP_TOKEN, TEST_RETELL_KEY, TEST_VAPI_SECRET, TestServer, fixture};
+
+fn read(relative: &str) -> Vec<u8> {
+    let path = fixture(relative);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("reading fixture {}: {e}", path.display()))
+}
+
+async fn post_vapi(server: &TestServer, body: Vec<u8>) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(server.url("/callscope/ingest/webhooks/vapi"))
+        .header("x-vapi-secret", TEST_VAPI_SECRET)
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .expect("posting the Vapi webhook")
+}
+
+fn retell_signature(body: &[u8]) -> String {
+    let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis().to_string();
+    format!("v={now_ms},d={}", retell_digest(TEST_RETELL_KEY, body, &now_ms))
+}
+
+async fn post_retell(server: &TestServer, body: Vec<u8>, signature: &str) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(server.url("/callscope/ingest/webhooks/retell"))
+        .header("x-retell-signature", signature)
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .expect("posting the Retell webhook")
+}
+
+async fn post_otlp(server: &TestServer, body: Vec<u8>, content_type: &str) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(server.url("/callscope/ingest/v1/traces"))
+        .bearer_auth(TEST_OTLP_TOKEN)
+        .header("content-type", content_type)
+        .body(body)
+        .send()
+        .await
+        .expect("posting OTLP traces")
+}
+
+async fn error_of(response: reqwest::Response) -> api::ApiError {
+    response.json().await.expect("error responses carry an ApiError body")
+}
+
+#[tokio::test]
+async fn vapi_redelivery_updates_one_call() {
+    let server = TestServer::start(ServerOptions::default()).await;
+    let report = read("calls/sales-call/report.json");
+
+    let first = post_vapi(&server, report.clone()).await;
+    assert_eq!(first.status(), 200);
+    let first: serde_json::Value = first.json().await.unwrap();
+    assert_eq!(first["created"], true);
+
+    let second = post_vapi(&server, report).await;
+    assert_eq!(second.status(), 200);
+    let second: serde_json::Value = second.json().await.unwrap();
+    assert_eq!(second["created"], false);
+    assert_eq!(second["call_id"], first["call_id"]);
+
+    assert_eq!(server.state.storage.count_calls().await.unwrap(), 1);
+    let call_id = first["call_id"].as_str().unwrap().to_owned();
+    assert_eq!(server.state.storage.count_raw_payloads(call_id).await.unwrap(), 2, "every delivery is kept");
+}
+
+#[tokio::test]
+async fn vapi_wrong_secret_rejected() {
+    let server = TestServer::start(ServerOptions::default()).await;
+    let response = reqwest::Client::new()
+        .post(server.url("/callscope/ingest/webhooks/vapi"))
+        .header("x-vapi-secret", "guess")
+        .body(read("calls/sales-call/report.json"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 401);
+    assert_eq!(server.state.storage.count_calls().await.unwrap(), 0);
+}
+
+#[tokio::test]
+async fn retell_bad_signature_rejected_before_parsing() {
+    let server = TestServer::start(ServerOptions::default()).await;
+    // The body is not even JSON: a 401 proves the component never saw it.
+    let body = b"not json at all".to_vec();
+    let response = post_retell(&server, body, "v=1,d=00").await;
+    assert_eq!(response.status(), 401);
+    assert!(error_of(response).await.message.contains("away from this server's clock"));
+}
+
+#[tokio::test]
+async fn retell_signed_garbage_is_bad_request() {
+    let server = TestServer::start(ServerOptions::default()).await;
+    let body = b"{\"event\": \"call_ended\", \"call\": ".to_vec();
+    let signature = retell_signature(&body);
+    let response = post_retell(&server, body, &signature).await;
+    assert_eq!(response.status(), 400);
+    assert_eq!(error_of(response).await.error, "invalid-json");
+    assert_eq!(server.state.storage.count_calls().await.unwrap(), 0);
+}
+
+/// Posts `body` to the Vapi webhook and expects a 4xx naming `needle`, with nothing
+/// stored.
+async fn expect_vapi_rejected(body: Vec<u8>, status: u16, needle: &str) {
+    let server = TestServer::start(ServerOptions::default()).await;
+    let response = post_vapi(&server, body).await;
+    assert_eq!(response.status(), status);
+    let text = response.text().await.unwrap();
+    assert!(text.to_lowercase().contains(needle), "response {text:?} should mention {needle:?}");
+    assert_eq!(server.state.storage.count_calls().await.unwrap(), 0);
+}
+
+#[tokio::test]
+async fn truncated_json_rejected() {
+    let report = read("calls/sales-call/report.json");
+    expect_vapi_rejected(report[..report.len() / 2].to_vec(), 400, "json").await;
+}
+
+#[tokio::test]
+async fn hundred_megabyte_payload_rejected() {
+    let mut body = b"{\"message\": \"".to_vec();
+    body.resize(100 << 20, b'a');
+    expect_vapi_rejected(body, 413, "length limit").await;
+}
+
+#[tokio::test]
+async fn deeply_nested_json_rejected() {
+    let depth = 10_000;
+    let body = format!("{}{}", "[".repeat(depth), "]".repeat(depth)).into_bytes();
+    expect_vapi_rejected(body, 413, "nest").await;
+}
+
+#[tokio::test]
+async fn non_utf8_payload_rejected() {
+    let mut body = read("calls/sales-call/report.json");
+    body[10] = 0xff;
+    expect_vapi_rejected(body, 400, "utf-8").await;
+}
+
+#[tokio::test]
+async fn otlp_wrong_content_type_rejected() {
+    let server = TestServer::start(ServerOptions::default()).await;
+    let response = post_otlp(&server, b"{}".to_vec(), "text/plain").await;
+    assert_eq!(response.status(), 415);
+    assert!(error_of(response).await.message.contains("application/x-protobuf"));
+}
+
+#[tokio::test]
+async fn otlp_without_token_rejected() {
+    let server = TestServer::start(ServerOptions::default()).await;
+    let response = reqwest::Client::new()
+        .post(server.url("/callscope/ingest/v1/traces"))
+        .header("content-type", "application/json")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 401);
+}
