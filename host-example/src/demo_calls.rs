@@ -8,7 +8,8 @@ use callscope_api_types as api;
 use sha2::{Digest, Sha256};
 
 use crate::app::AppState;
-use crate::import::{ImportRequest, LayoutChoice, import_call};
+use crate::import::{ImportRequest, LayoutChoice, import_call, ingest_event};
+use crate::runtime::OtlpEncoding;
 
 #[derive(Debug, serde::Deserialize)]
 struct Manifest {
@@ -16,6 +17,10 @@ struct Manifest {
     payload: PathBuf,
     recording: Option<PathBuf>,
     layout: Option<api::ChannelLayout>,
+    /// `otlp-json` or `otlp-protobuf` when the payload is an OTLP trace export rather
+    /// than a call report.
+    #[serde(default)]
+    ingest: Option<String>,
 }
 
 /// Imports every `*/call.json` under `dir` whose payload is not stored yet; returns
@@ -48,6 +53,11 @@ async fn load_one(state: &AppState, manifest_path: &Path) -> anyhow::Result<bool
         return Ok(false);
     }
 
+    if let Some(encoding) = &manifest.ingest {
+        load_traces(state, &manifest.title, encoding, payload).await?;
+        return Ok(true);
+    }
+
     // The import moves its recording into place, so it gets a copy of the sample.
     let recording = match &manifest.recording {
         Some(relative) => {
@@ -67,8 +77,31 @@ async fn load_one(state: &AppState, manifest_path: &Path) -> anyhow::Result<bool
         Some(api::ChannelLayout::Separate { .. }) => LayoutChoice::UserRight,
     };
 
-    let request = ImportRequest { title: Some(manifest.title.clone()), payload, recording, layout };
+    let request = ImportRequest { title: Some(manifest.title.clone()), payload, recording, layout, format: None };
     let summary = import_call(state.runtime.clone(), &state.storage, &state.data_dir, state.settings.clone(), request).await?;
     tracing::info!(call_id = %summary.id, title = %summary.title, "sample call loaded");
     Ok(true)
+}
+
+/// Loads an OTLP trace export the way the `/v1/traces` endpoint does.
+async fn load_traces(state: &AppState, title: &str, encoding: &str, payload: Vec<u8>) -> anyhow::Result<()> {
+    let encoding = match encoding {
+        "otlp-json" => OtlpEncoding::Json,
+        "otlp-protobuf" => OtlpEncoding::Protobuf,
+        other => anyhow::bail!("unknown ingest kind {other:?}; use otlp-json or otlp-protobuf"),
+    };
+    let spans = state.runtime.split_otlp(&payload, encoding)?;
+    let mut by_conversation: std::collections::BTreeMap<String, Vec<(String, String)>> = Default::default();
+    for span in spans {
+        by_conversation.entry(span.conversation_id).or_default().push((span.span_id, span.span_json));
+    }
+    for (conversation_id, spans) in by_conversation {
+        let all = state.storage.add_spans(conversation_id.clone(), spans).await?;
+        let call = state.runtime.normalize_spans(&all)?;
+        let (call_id, _) =
+            ingest_event(state.runtime.clone(), &state.storage, state.settings.clone(), payload.clone(), call).await?;
+        state.storage.set_title(call_id.clone(), title.to_owned()).await?;
+        tracing::info!(%call_id, %conversation_id, "sample trace loaded");
+    }
+    Ok(())
 }

@@ -96,6 +96,9 @@ impl From<ImportError> for HttpError {
         match error {
             ImportError::Component(e) => e.into(),
             ImportError::LayoutMismatch { .. } => Self::bad_request("invalid-layout", error.to_string()),
+            ImportError::FormatMismatch { .. } => {
+                Self::new(StatusCode::UNPROCESSABLE_ENTITY, "format-mismatch", error.to_string())
+            }
             ImportError::Storage(e) => e.into(),
             ImportError::Io { .. } | ImportError::Task(_) => {
                 Self::new(StatusCode::INTERNAL_SERVER_ERROR, "import-failed", error.to_string())

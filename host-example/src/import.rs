@@ -48,12 +48,16 @@ pub struct ImportRequest {
     pub payload: Vec<u8>,
     pub recording: Option<PathBuf>,
     pub layout: LayoutChoice,
+    /// The format the uploader says the payload is in; `None` detects it.
+    pub format: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
     #[error(transparent)]
     Component(#[from] ComponentError),
+    #[error("the payload is in format {detected}, not {named} as the upload says; name the right format or leave it out")]
+    FormatMismatch { named: String, detected: String },
     #[error("the recording has {channels} channels; layout {layout} needs exactly 2")]
     LayoutMismatch { channels: u16, layout: &'static str },
     #[error(transparent)]
@@ -136,6 +140,9 @@ fn process(
     request: ImportRequest,
 ) -> Result<NewCall, ImportError> {
     let call = runtime.normalize(&request.payload)?;
+    if let Some(named) = request.format.filter(|f| !f.is_empty() && *f != call.format) {
+        return Err(ImportError::FormatMismatch { named, detected: call.format });
+    }
 
     let (recording, peaks) = match &request.recording {
         Some(source) => {

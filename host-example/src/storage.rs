@@ -336,6 +336,15 @@ impl Storage {
         .await
     }
 
+    /// Renames a call.
+    pub async fn set_title(&self, call_id: String, title: String) -> Result<(), StorageError> {
+        self.with(move |connection| {
+            connection.execute("UPDATE calls SET title = ?2 WHERE id = ?1", params![call_id, title])?;
+            Ok(())
+        })
+        .await
+    }
+
     /// Counts raw payloads stored for a call; every webhook delivery adds one.
     pub async fn count_raw_payloads(&self, call_id: String) -> Result<u64, StorageError> {
         self.with(move |connection| {

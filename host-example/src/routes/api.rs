@@ -178,7 +178,7 @@ async fn get_audio(
 }
 
 /// Imports a call from a multipart form: `payload` (the vendor JSON, required),
-/// `recording` (a WAV file, optional), `title` and `layout` (optional text).
+/// `recording` (a WAV file, optional), `title`, `layout` and `format` (optional text).
 async fn import(
     State(state): State<AppState>,
     caller: Caller,
@@ -212,6 +212,7 @@ async fn read_form(state: &AppState, form: &mut Multipart, upload_dir: &Path) ->
     let mut recording = None;
     let mut title = None;
     let mut layout = LayoutChoice::Auto;
+    let mut format = None;
 
     while let Some(mut field) = form.next_field().await.map_err(multipart_error)? {
         let name = field.name().unwrap_or_default().to_owned();
@@ -237,6 +238,7 @@ async fn read_form(state: &AppState, form: &mut Multipart, upload_dir: &Path) ->
                 recording = Some(path);
             }
             "title" => title = Some(field.text().await.map_err(multipart_error)?),
+            "format" => format = Some(field.text().await.map_err(multipart_error)?.trim().to_owned()),
             "layout" => {
                 let text = field.text().await.map_err(multipart_error)?;
                 layout = text.trim().parse().map_err(|message: String| HttpError::bad_request("invalid-layout", message))?;
@@ -244,7 +246,7 @@ async fn read_form(state: &AppState, form: &mut Multipart, upload_dir: &Path) ->
             other => {
                 return Err(HttpError::bad_request(
                     "invalid-form",
-                    format!("unexpected form field {other:?}; send payload, recording, title and layout"),
+                    format!("unexpected form field {other:?}; send payload, recording, title, layout and format"),
                 ));
             }
         }
@@ -253,7 +255,7 @@ async fn read_form(state: &AppState, form: &mut Multipart, upload_dir: &Path) ->
     let payload = payload.ok_or_else(|| {
         HttpError::bad_request("missing-payload", "the form has no payload field; attach the call's JSON report as payload")
     })?;
-    Ok(ImportRequest { title, payload, recording, layout })
+    Ok(ImportRequest { title, payload, recording, layout, format })
 }
 
 async fn stream_to_file(
