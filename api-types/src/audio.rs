@@ -14,11 +14,17 @@ pub enum AudioEncoding {
     Float32,
     Mulaw,
     Alaw,
+    /// MPEG audio layer III.
+    Mp3,
+    Flac,
+    /// Opus in an Ogg container.
+    Opus,
 }
 
 impl AudioEncoding {
-    /// Whether common browsers play a WAV file of this encoding. G.711 is not played
-    /// by Chromium or Firefox, so it is transcoded to PCM16 for playback.
+    /// Whether common browsers play a file of this encoding as uploaded. G.711 WAV is
+    /// not played by Chromium or Firefox, so it is transcoded to PCM16 for playback;
+    /// MP3, FLAC and Ogg/Opus play in Chromium and Firefox and are served as uploaded.
     pub fn browser_playable(self) -> bool {
         !matches!(self, AudioEncoding::Mulaw | AudioEncoding::Alaw)
     }
@@ -29,6 +35,7 @@ pub struct AudioFormat {
     pub encoding: AudioEncoding,
     pub sample_rate: u32,
     pub channels: u16,
+    /// Bits per sample in the file; 0 for lossy codecs (MP3, Opus), which have none.
     pub bits_per_sample: u16,
     /// Sample frames (one sample per channel) actually decoded.
     pub frames: u64,
@@ -90,4 +97,8 @@ pub struct AudioSummary {
     /// A PCM16 WAV header matching the playback bytes returned while decoding, when the
     /// source is not browser-playable; `None` when the source itself is served.
     pub playback_wav_header: Option<Vec<u8>>,
+    /// Suspicious facts about the file that did not stop decoding, such as a sample
+    /// rate that differs from the one the call payload claims.
+    #[serde(default)]
+    pub findings: Vec<crate::Finding>,
 }

@@ -179,6 +179,34 @@ struct RecordingResource {
 
 impl wit_audio::Guest for Component {
     type Recording = RecordingResource;
+
+    fn encode_peaks(
+        level: wit_audio::PeaksLevel,
+        sample_rate: u32,
+        format: wit_audio::PeaksFormat,
+        bits: u8,
+    ) -> Result<Vec<u8>, wit_audio::AudioError> {
+        let level = api::PeaksLevel {
+            samples_per_pixel: level.samples_per_pixel,
+            channels: level.channels,
+            data: level.data,
+        };
+        let format = match format {
+            wit_audio::PeaksFormat::Dat => audio::peaks_export::PeaksFormat::Dat,
+            wit_audio::PeaksFormat::Json => audio::peaks_export::PeaksFormat::Json,
+        };
+        let bits = audio::peaks_export::PeaksBits::from_count(bits).map_err(audio_error)?;
+        audio::peaks_export::encode_peaks(&level, sample_rate, format, bits).map_err(audio_error)
+    }
+
+    fn combine_parties(
+        user: wit_audio::AudioSummary,
+        bot: wit_audio::AudioSummary,
+    ) -> Result<wit_audio::AudioSummary, wit_audio::AudioError> {
+        audio::parties::combine_parties(&audio_summary_from_wit(user), &audio_summary_from_wit(bot))
+            .map(audio_summary)
+            .map_err(audio_error)
+    }
 }
 
 impl wit_audio::GuestRecording for RecordingResource {
@@ -186,6 +214,10 @@ impl wit_audio::GuestRecording for RecordingResource {
         Self {
             recording: RefCell::new(audio::Recording::new()),
         }
+    }
+
+    fn expect_sample_rate(&self, sample_rate: u32) {
+        self.recording.borrow_mut().expect_sample_rate(sample_rate);
     }
 
     fn push(&self, chunk: Vec<u8>) -> Result<Vec<u8>, wit_audio::AudioError> {
@@ -237,6 +269,66 @@ fn audio_summary(summary: api::AudioSummary) -> wit_audio::AudioSummary {
             })
             .collect(),
         playback_wav_header: summary.playback_wav_header,
+        findings: summary.findings.into_iter().map(finding_to_wit).collect(),
+    }
+}
+
+fn audio_summary_from_wit(summary: wit_audio::AudioSummary) -> api::AudioSummary {
+    let format = summary.format;
+    api::AudioSummary {
+        format: api::AudioFormat {
+            encoding: encoding_from_wit(format.encoding),
+            sample_rate: format.sample_rate,
+            channels: format.channels,
+            bits_per_sample: format.bits_per_sample,
+            frames: format.frames,
+            duration_ms: format.duration_ms,
+        },
+        activity: summary.activity.into_iter().map(activity_from_wit).collect(),
+        levels: summary
+            .levels
+            .into_iter()
+            .map(|levels| api::ChannelLevels {
+                channel: levels.channel,
+                peak: levels.peak,
+                rms_dbfs: levels.rms_dbfs,
+                clipped_samples: levels.clipped_samples,
+            })
+            .collect(),
+        peaks: summary
+            .peaks
+            .into_iter()
+            .map(|level| api::PeaksLevel {
+                samples_per_pixel: level.samples_per_pixel,
+                channels: level.channels,
+                data: level.data,
+            })
+            .collect(),
+        playback_wav_header: summary.playback_wav_header,
+        findings: summary
+            .findings
+            .into_iter()
+            .map(|finding| api::Finding {
+                code: finding.code,
+                path: finding.path,
+                message: finding.message,
+            })
+            .collect(),
+    }
+}
+
+fn encoding_from_wit(encoding: wit_audio::AudioEncoding) -> api::AudioEncoding {
+    match encoding {
+        wit_audio::AudioEncoding::Pcm8 => api::AudioEncoding::Pcm8,
+        wit_audio::AudioEncoding::Pcm16 => api::AudioEncoding::Pcm16,
+        wit_audio::AudioEncoding::Pcm24 => api::AudioEncoding::Pcm24,
+        wit_audio::AudioEncoding::Pcm32 => api::AudioEncoding::Pcm32,
+        wit_audio::AudioEncoding::Float32 => api::AudioEncoding::Float32,
+        wit_audio::AudioEncoding::Mulaw => api::AudioEncoding::Mulaw,
+        wit_audio::AudioEncoding::Alaw => api::AudioEncoding::Alaw,
+        wit_audio::AudioEncoding::Mp3 => api::AudioEncoding::Mp3,
+        wit_audio::AudioEncoding::Flac => api::AudioEncoding::Flac,
+        wit_audio::AudioEncoding::Opus => api::AudioEncoding::Opus,
     }
 }
 
@@ -250,6 +342,9 @@ fn audio_format(format: api::AudioFormat) -> wit_audio::AudioFormat {
             api::AudioEncoding::Float32 => wit_audio::AudioEncoding::Float32,
             api::AudioEncoding::Mulaw => wit_audio::AudioEncoding::Mulaw,
             api::AudioEncoding::Alaw => wit_audio::AudioEncoding::Alaw,
+            api::AudioEncoding::Mp3 => wit_audio::AudioEncoding::Mp3,
+            api::AudioEncoding::Flac => wit_audio::AudioEncoding::Flac,
+            api::AudioEncoding::Opus => wit_audio::AudioEncoding::Opus,
         },
         sample_rate: format.sample_rate,
         channels: format.channels,

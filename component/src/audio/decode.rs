@@ -12,7 +12,7 @@ const MAX_BLOCK_ALIGN: usize = MAX_CHANNELS as usize * 4;
 
 /// Float samples at or beyond this magnitude count as clipped: full scale less one
 /// 16-bit step, the resolution the peaks and playback use.
-const FLOAT_CLIP_MAGNITUDE: f32 = 1.0 - 1.0 / 32768.0;
+pub const FLOAT_CLIP_MAGNITUDE: f32 = 1.0 - 1.0 / 32768.0;
 
 /// One sample frame: a sample per channel, scaled so that 16-bit full scale is 1.0.
 #[derive(Debug, Clone, Copy, Default)]
@@ -119,6 +119,9 @@ fn decode_sample(encoding: AudioEncoding, bytes: &[u8]) -> (f32, bool) {
             let value = ALAW_TO_LINEAR[usize::from(bytes[0])];
             (f32::from(value) / 32768.0, value.unsigned_abs() >= ALAW_CLIP_MAGNITUDE as u16)
         }
+        // The WAV parser never yields compressed encodings; their decoders produce
+        // samples directly.
+        AudioEncoding::Mp3 | AudioEncoding::Flac | AudioEncoding::Opus => (0.0, false),
     }
 }
 

@@ -1,27 +1,43 @@
 //! Decoding and measurement of call recordings.
 //!
-//! A [`Recording`] is fed the bytes of a WAV file in chunks of any size and keeps memory
+//! A [`Recording`] is fed the bytes of a file in chunks of any size and keeps memory
 //! bounded however long the file is: samples are decoded, measured and dropped as they
-//! arrive. [`Recording::finish`] returns the format, the speech segments of every channel
-//! ([`vad`]), level statistics ([`levels`]) and a waveform peaks pyramid ([`peaks`]).
-//! G.711 sources, which browsers do not play, are transcoded to PCM16 on the way
-//! ([`playback`]).
+//! arrive. The container is detected from the first bytes ([`detect`]): RIFF/WAVE is
+//! parsed here ([`wav`]), MP3 and FLAC are demuxed and decoded by symphonia
+//! ([`compressed`]), and Ogg/Opus pages are parsed here and decoded by `opus-decoder`
+//! ([`ogg`]). [`Recording::finish`] returns the format, the speech segments of every
+//! channel ([`vad`]), level statistics ([`levels`]), a waveform peaks pyramid ([`peaks`])
+//! and findings about the file. G.711 sources, which browsers do not play, are transcoded
+//! to PCM16 on the way ([`playback`]); MP3, FLAC and Ogg/Opus are served as uploaded.
+//!
+//! Two mono files of one call (one per party) are decoded with two recordings and
+//! combined with [`parties::combine_parties`]; [`peaks_export`] writes a peaks level in
+//! the audiowaveform `.dat` and JSON formats.
 
+mod compressed;
 mod decode;
+pub mod detect;
 mod g711;
 pub mod levels;
 pub mod limits;
+mod ogg;
+pub mod parties;
 pub mod peaks;
+pub mod peaks_export;
 pub mod playback;
 mod resample;
 pub mod vad;
 mod wav;
 
-use callscope_api_types::audio::{AudioFormat, AudioSummary, ChannelActivity};
+use callscope_api_types::Finding;
+use callscope_api_types::audio::{AudioEncoding, AudioFormat, AudioSummary, ChannelActivity};
 
-use self::decode::FrameDecoder;
+use self::compressed::CompressedInput;
+use self::decode::{FLOAT_CLIP_MAGNITUDE, FrameDecoder};
+use self::detect::Container;
 use self::levels::LevelMeter;
-use self::limits::MAX_DURATION_MS;
+use self::limits::{MAX_CHANNELS, MAX_DURATION_MS, MAX_SAMPLE_RATE_HZ, MIN_SAMPLE_RATE_HZ};
+use self::ogg::OggOpusInput;
 use self::peaks::PeaksBuilder;
 use self::vad::ChannelVad;
 use self::wav::{WavEvent, WavFormat, WavParser};
@@ -44,10 +60,22 @@ pub enum AudioError {
     Finished,
 }
 
+/// Finding code for a container sample rate that differs from the rate the call's
+/// payload claims ([`Recording::expect_sample_rate`]).
+pub const FINDING_SAMPLE_RATE_MISMATCH: &str = "sample-rate-mismatch";
+
+/// Finding code for a container that declares a different number of frames than were
+/// decoded (FLAC STREAMINFO, MP3 Xing/VBRI tag).
+pub const FINDING_FRAME_COUNT_MISMATCH: &str = "frame-count-mismatch";
+
+/// Finding code for compressed packets that failed to decode and were skipped.
+pub const FINDING_PACKETS_SKIPPED: &str = "packets-skipped";
+
 /// A recording decoded chunk by chunk.
 pub struct Recording {
-    parser: WavParser,
+    input: Input,
     decoding: Option<Decoding>,
+    claimed_sample_rate: Option<u32>,
     state: State,
 }
 
@@ -58,9 +86,25 @@ enum State {
     Finished,
 }
 
+/// The container parser, chosen once the first bytes are known.
+enum Input {
+    /// Fewer bytes than [`detect::DETECT_BYTES`] have arrived so far.
+    Detecting(Vec<u8>),
+    Wav(WavInput),
+    Compressed(Box<CompressedInput>),
+    OggOpus(Box<OggOpusInput>),
+}
+
 impl Recording {
     pub fn new() -> Self {
-        Self { parser: WavParser::new(), decoding: None, state: State::Open }
+        Self { input: Input::Detecting(Vec::new()), decoding: None, claimed_sample_rate: None, state: State::Open }
+    }
+
+    /// Records the sample rate that the call's payload claims for this recording. The
+    /// container's rate is still used; a different claim becomes a
+    /// [`FINDING_SAMPLE_RATE_MISMATCH`] finding in the summary.
+    pub fn expect_sample_rate(&mut self, sample_rate: u32) {
+        self.claimed_sample_rate = Some(sample_rate);
     }
 
     /// Feeds the next bytes of the file. Returns PCM16 LE playback bytes for this chunk
@@ -80,7 +124,8 @@ impl Recording {
         result.map(|()| playback)
     }
 
-    /// Ends the input and returns what decoding found.
+    /// Ends the input, decodes what the container parsers still buffer and returns what
+    /// decoding found.
     pub fn finish(&mut self) -> Result<AudioSummary, AudioError> {
         let state = std::mem::replace(&mut self.state, State::Finished);
         match state {
@@ -89,33 +134,64 @@ impl Recording {
             State::Finished => return Err(AudioError::Finished),
         }
 
-        self.parser.finish()?;
-        let decoding = self.decoding.take().ok_or_else(|| {
-            AudioError::InvalidAudio("the WAV file has no fmt chunk; the file is malformed".into())
+        let mut findings = Vec::new();
+        match &mut self.input {
+            Input::Detecting(head) => return Err(detect::too_short(head)),
+            Input::Wav(input) => input.parser.finish()?,
+            Input::Compressed(input) => input.finish(&mut self.decoding, &mut findings)?,
+            Input::OggOpus(input) => input.finish()?,
+        }
+
+        let decoding = self.decoding.take().ok_or_else(|| match &self.input {
+            Input::Wav(_) => AudioError::InvalidAudio("the WAV file has no fmt chunk; the file is malformed".into()),
+            _ => AudioError::InvalidAudio("the file ended before its audio stream started; the file is truncated".into()),
         })?;
-        decoding.finish()
+
+        if let Some(claimed) = self.claimed_sample_rate {
+            let actual = decoding.format.sample_rate;
+            if claimed != actual {
+                findings.push(Finding {
+                    code: FINDING_SAMPLE_RATE_MISMATCH.into(),
+                    path: String::new(),
+                    message: format!(
+                        "the call payload claims a sample rate of {claimed} Hz but the recording's container \
+                         declares {actual} Hz; times are measured at {actual} Hz"
+                    ),
+                });
+            }
+        }
+        decoding.finish(findings)
     }
 
     fn consume(&mut self, chunk: &[u8], playback: &mut Vec<u8>) -> Result<(), AudioError> {
-        let mut input = chunk;
-        while let Some(event) = self.parser.next_event(&mut input)? {
-            match event {
-                WavEvent::Format(format) => self.decoding = Some(Decoding::new(format)),
-
-                WavEvent::DataStart { declared_bytes } => {
-                    if let (Some(decoding), Some(bytes)) = (&self.decoding, declared_bytes) {
-                        decoding.check_declared_length(bytes)?;
-                    }
-                }
-
-                WavEvent::Data(bytes) => {
-                    if let Some(decoding) = &mut self.decoding {
-                        decoding.decode(bytes, playback)?;
-                    }
-                }
+        if let Input::Detecting(head) = &mut self.input {
+            let missing = detect::DETECT_BYTES - head.len();
+            let taken = missing.min(chunk.len());
+            head.extend_from_slice(&chunk[..taken]);
+            if head.len() < detect::DETECT_BYTES {
+                return Ok(());
             }
+
+            let head = std::mem::take(head);
+            self.input = match detect::detect(&head)? {
+                Container::Wav => Input::Wav(WavInput::new()),
+                Container::Mp3 => Input::Compressed(Box::new(CompressedInput::mp3())),
+                Container::Flac => Input::Compressed(Box::new(CompressedInput::flac())),
+                Container::Ogg => Input::OggOpus(Box::new(OggOpusInput::new())),
+            };
+            self.consume_detected(&head, playback)?;
+            return self.consume_detected(&chunk[taken..], playback);
         }
-        Ok(())
+        self.consume_detected(chunk, playback)
+    }
+
+    fn consume_detected(&mut self, chunk: &[u8], playback: &mut Vec<u8>) -> Result<(), AudioError> {
+        match &mut self.input {
+            Input::Detecting(_) => Ok(()),
+            Input::Wav(input) => input.push(chunk, &mut self.decoding, playback),
+            Input::Compressed(input) => input.push(chunk, &mut self.decoding),
+            Input::OggOpus(input) => input.push(chunk, &mut self.decoding),
+        }
     }
 }
 
@@ -137,10 +213,71 @@ pub fn analyse_bytes(bytes: &[u8], chunk_size: usize) -> Result<(AudioSummary, V
     Ok((summary, playback))
 }
 
-/// State of a recording once its format is known.
-struct Decoding {
-    format: WavFormat,
-    decoder: FrameDecoder,
+/// A RIFF/WAVE file: the container parser and, once the `fmt ` chunk is read, the
+/// sample decoder.
+struct WavInput {
+    parser: WavParser,
+    format: Option<WavFormat>,
+    decoder: Option<FrameDecoder>,
+}
+
+impl WavInput {
+    fn new() -> Self {
+        Self { parser: WavParser::new(), format: None, decoder: None }
+    }
+
+    fn push(&mut self, chunk: &[u8], decoding: &mut Option<Decoding>, playback: &mut Vec<u8>) -> Result<(), AudioError> {
+        let mut input = chunk;
+        while let Some(event) = self.parser.next_event(&mut input)? {
+            match event {
+                WavEvent::Format(format) => {
+                    self.format = Some(format);
+                    self.decoder = Some(FrameDecoder::new(&format));
+                    *decoding = Some(Decoding::new(StreamFormat {
+                        encoding: format.encoding,
+                        sample_rate: format.sample_rate,
+                        channels: format.channels,
+                        bits_per_sample: format.bits_per_sample,
+                    })?);
+                }
+
+                WavEvent::DataStart { declared_bytes } => {
+                    if let (Some(decoding), Some(format), Some(bytes)) = (decoding.as_ref(), self.format, declared_bytes) {
+                        let frames = u64::from(bytes) / u64::from(format.block_align);
+                        decoding.check_declared_frames(frames)?;
+                    }
+                }
+
+                WavEvent::Data(bytes) => {
+                    if let (Some(decoder), Some(decoding)) = (&mut self.decoder, decoding.as_mut()) {
+                        decoding.reserve_playback(bytes.len() / usize::from(decoding.format.channels), playback);
+                        decoder.decode(bytes, |frame| {
+                            let channels = usize::from(decoding.format.channels);
+                            decoding.add_frame(&frame.samples[..channels], &frame.clipped[..channels], playback);
+                        });
+                        decoding.check_length()?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The layout of the decoded stream, as the container declares it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct StreamFormat {
+    pub encoding: AudioEncoding,
+    pub sample_rate: u32,
+    pub channels: u16,
+    /// Bits per sample in the source (for compressed formats, the decoder's resolution).
+    pub bits_per_sample: u16,
+}
+
+/// Measurement state of a recording once its format is known. Every container feeds it
+/// decoded frames.
+pub(crate) struct Decoding {
+    format: StreamFormat,
     levels: LevelMeter,
     peaks: PeaksBuilder,
     speech: Vec<ChannelVad>,
@@ -150,56 +287,86 @@ struct Decoding {
 }
 
 impl Decoding {
-    fn new(format: WavFormat) -> Self {
-        Self {
+    fn new(format: StreamFormat) -> Result<Self, AudioError> {
+        if format.channels == 0 {
+            return Err(AudioError::InvalidAudio("the audio stream declares 0 channels; the file is malformed".into()));
+        }
+        if format.channels > MAX_CHANNELS {
+            return Err(AudioError::Unsupported(format!(
+                "the audio stream declares {} channels; at most {MAX_CHANNELS} are decoded",
+                format.channels
+            )));
+        }
+        if !(MIN_SAMPLE_RATE_HZ..=MAX_SAMPLE_RATE_HZ).contains(&format.sample_rate) {
+            return Err(AudioError::InvalidAudio(format!(
+                "the audio stream declares a sample rate of {} Hz; expected {MIN_SAMPLE_RATE_HZ} to \
+                 {MAX_SAMPLE_RATE_HZ} Hz",
+                format.sample_rate
+            )));
+        }
+
+        Ok(Self {
             format,
-            decoder: FrameDecoder::new(&format),
             levels: LevelMeter::new(format.channels),
             peaks: PeaksBuilder::new(format.channels, format.sample_rate),
             speech: (0..format.channels).map(|_| ChannelVad::new(format.sample_rate)).collect(),
             transcode: !format.encoding.browser_playable(),
             frames: 0,
             max_frames: MAX_DURATION_MS * u64::from(format.sample_rate) / 1000,
-        }
+        })
     }
 
-    /// Rejects a data chunk whose declared length exceeds the duration limit before any
-    /// of it is decoded.
-    fn check_declared_length(&self, bytes: u32) -> Result<(), AudioError> {
-        let frames = u64::from(bytes) / u64::from(self.format.block_align);
+    /// Rejects a stream whose declared length exceeds the duration limit before any of
+    /// it is decoded.
+    fn check_declared_frames(&self, frames: u64) -> Result<(), AudioError> {
         if frames > self.max_frames {
             return Err(self.too_long(frames, "declares"));
         }
         Ok(())
     }
 
-    fn decode(&mut self, bytes: &[u8], playback: &mut Vec<u8>) -> Result<(), AudioError> {
-        let channels = usize::from(self.format.channels);
+    fn reserve_playback(&self, frames: usize, playback: &mut Vec<u8>) {
         if self.transcode {
-            playback.reserve(bytes.len() / usize::from(self.format.block_align) * channels * 2);
+            playback.reserve(frames * usize::from(self.format.channels) * 2);
         }
+    }
 
-        let Self { decoder, levels, peaks, speech, transcode, frames, .. } = self;
-        decoder.decode(bytes, |frame| {
-            let samples = &frame.samples[..channels];
-            levels.add_frame(samples, &frame.clipped[..channels]);
-            peaks.add_frame(samples);
-            for (vad, &sample) in speech.iter_mut().zip(samples) {
-                vad.push(sample);
-            }
-            if *transcode {
-                playback::push_pcm16_frame(samples, playback);
-            }
-            *frames += 1;
-        });
+    /// Measures one frame of `channels` samples scaled so that full scale is 1.0.
+    fn add_frame(&mut self, samples: &[f32], clipped: &[bool], playback: &mut Vec<u8>) {
+        self.levels.add_frame(samples, clipped);
+        self.peaks.add_frame(samples);
+        for (vad, &sample) in self.speech.iter_mut().zip(samples) {
+            vad.push(sample);
+        }
+        if self.transcode {
+            playback::push_pcm16_frame(samples, playback);
+        }
+        self.frames += 1;
+    }
 
+    /// Measures interleaved frames from a decoder whose output is float; a sample at or
+    /// beyond one 16-bit step below full scale counts as clipped.
+    fn add_interleaved(&mut self, samples: &[f32]) -> Result<(), AudioError> {
+        let channels = usize::from(self.format.channels);
+        let mut clipped = [false; MAX_CHANNELS as usize];
+        let mut unused_playback = Vec::new();
+        for frame in samples.chunks_exact(channels) {
+            for (flag, sample) in clipped.iter_mut().zip(frame) {
+                *flag = sample.abs() >= FLOAT_CLIP_MAGNITUDE;
+            }
+            self.add_frame(frame, &clipped[..channels], &mut unused_playback);
+        }
+        self.check_length()
+    }
+
+    fn check_length(&self) -> Result<(), AudioError> {
         if self.frames > self.max_frames {
             return Err(self.too_long(self.frames, "contains at least"));
         }
         Ok(())
     }
 
-    fn finish(self) -> Result<AudioSummary, AudioError> {
+    fn finish(self, findings: Vec<Finding>) -> Result<AudioSummary, AudioError> {
         let format = self.format;
         let duration_ms = (self.frames * 1000 / u64::from(format.sample_rate)) as i64;
 
@@ -229,6 +396,7 @@ impl Decoding {
             levels: self.levels.levels(),
             peaks: self.peaks.finish(),
             playback_wav_header,
+            findings,
         })
     }
 

@@ -225,6 +225,9 @@ fn encoding(value: wau::AudioEncoding) -> api::AudioEncoding {
         wau::AudioEncoding::Float32 => api::AudioEncoding::Float32,
         wau::AudioEncoding::Mulaw => api::AudioEncoding::Mulaw,
         wau::AudioEncoding::Alaw => api::AudioEncoding::Alaw,
+        wau::AudioEncoding::Mp3 => api::AudioEncoding::Mp3,
+        wau::AudioEncoding::Flac => api::AudioEncoding::Flac,
+        wau::AudioEncoding::Opus => api::AudioEncoding::Opus,
     }
 }
 
@@ -256,6 +259,7 @@ pub fn audio_summary(value: wau::AudioSummary) -> api::AudioSummary {
             .map(|p| api::PeaksLevel { samples_per_pixel: p.samples_per_pixel, channels: p.channels, data: p.data })
             .collect(),
         playback_wav_header: value.playback_wav_header,
+        findings: value.findings.into_iter().map(finding).collect(),
     }
 }
 
