@@ -39,6 +39,7 @@ pub struct AppState {
     pub authenticator: Arc<dyn Authenticator>,
     pub role_map: Arc<RoleMap>,
     pub ingest: crate::webhook_auth::IngestSecrets,
+    pub live: Arc<crate::live::LiveHub>,
 }
 
 /// The authenticated caller of a callscope route.

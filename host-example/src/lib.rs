@@ -11,6 +11,7 @@ pub mod demo_auth;
 pub mod demo_calls;
 pub mod http_error;
 pub mod import;
+pub mod live;
 pub mod peaks_window;
 pub mod routes;
 pub mod runtime;

@@ -10,6 +10,7 @@ use callscope_host::auth::RoleMap;
 use callscope_host::demo_auth::DemoSessions;
 use callscope_host::routes::backoffice::{SiteDirs, site};
 use callscope_host::storage::Storage;
+use callscope_host::live::nats::NatsConfig;
 use callscope_host::webhook_auth::IngestSecrets;
 use callscope_host::{AppState, ComponentRuntime, HttpLimits, RuntimeLimits};
 use clap::Parser;
@@ -50,6 +51,24 @@ struct Args {
     /// Bearer token for OTLP/HTTP trace exports; enables `/callscope/ingest/v1/traces`.
     #[arg(long, env = "CALLSCOPE_OTLP_TOKEN", hide_env_values = true)]
     otlp_token: Option<String>,
+    /// NATS server to consume live call events from, for example nats://127.0.0.1:4222.
+    #[arg(long, env = "CALLSCOPE_NATS_URL")]
+    nats_url: Option<String>,
+    /// Subject the JetStream consumer reads (the stream captures it).
+    #[arg(long, default_value = "callscope.events.>")]
+    nats_subject: String,
+    /// JetStream stream name, created when missing.
+    #[arg(long, default_value = "CALLSCOPE_EVENTS")]
+    nats_stream: String,
+    /// Durable consumer name; restarts resume where the last run stopped.
+    #[arg(long, default_value = "callscope-host")]
+    nats_consumer: String,
+    /// Events stored per transaction.
+    #[arg(long, default_value_t = 500)]
+    nats_batch_size: usize,
+    /// Unacknowledged events the server may deliver at once.
+    #[arg(long, default_value_t = 1000)]
+    nats_max_in_flight: i64,
 }
 
 #[tokio::main]
@@ -86,6 +105,7 @@ async fn main() -> anyhow::Result<()> {
             vapi_secret: args.vapi_secret.clone(),
             otlp_token: args.otlp_token.clone(),
         },
+        live: callscope_host::live::new_hub(),
     };
 
     if let Some(samples) = &args.load_samples {
@@ -93,12 +113,31 @@ async fn main() -> anyhow::Result<()> {
         tracing::info!(imported, folder = %samples.display(), "sample calls checked");
     }
 
+    tokio::spawn(callscope_host::live::run_updater(state.clone()));
+    let pending = state.storage.stream_call_ids().await?;
+    state.live.mark_calls(pending);
+    if let Some(url) = &args.nats_url {
+        let mut config = NatsConfig::new(url.clone());
+        config.subject = args.nats_subject.clone();
+        config.stream = args.nats_stream.clone();
+        config.consumer = args.nats_consumer.clone();
+        config.batch_size = args.nats_batch_size;
+        config.max_in_flight = args.nats_max_in_flight;
+        let consumer_state = state.clone();
+        tokio::spawn(async move {
+            if let Err(error) = callscope_host::live::nats::run(consumer_state, config).await {
+                tracing::error!(error = format!("{error:#}"), "NATS consumer stopped");
+            }
+        });
+    }
+
     let app = site(state, sessions.clone(), SiteDirs { assets: args.assets_dir, widget: args.widget_dir })
         .layer(tower_http::trace::TraceLayer::new_for_http());
     let listener = tokio::net::TcpListener::bind(args.listen).await.with_context(|| format!("binding {}", args.listen))?;
+    let address = listener.local_addr()?;
 
     println!();
-    println!("callscope demo running at http://{}/", args.listen);
+    println!("callscope demo running at http://{address}/");
     println!("sign in as one of (password = user name):");
     for user in sessions.users() {
         println!("  {:<10} roles: {}", user.name, user.roles.join(", "));

@@ -110,6 +110,7 @@ impl TestServer {
             authenticator: sessions.clone(),
             role_map: Arc::new(RoleMap::demo()),
             ingest: options.ingest,
+            live: callscope_host::live::new_hub(),
         };
         if options.load_samples {
             callscope_host::demo_calls::load(&state, &fixture("calls")).await.expect("loading sample calls");

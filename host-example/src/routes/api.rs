@@ -39,6 +39,7 @@ pub fn router(state: AppState) -> Router {
         .route("/calls/{id}", get(get_call))
         .route("/calls/{id}/peaks", get(get_peaks))
         .route("/calls/{id}/audio", get(get_audio))
+        .route("/live", get(live_notices))
         .layer(middleware::from_fn(require_csrf_header))
         .with_state(state)
 }
@@ -291,4 +292,23 @@ fn multipart_error(error: axum::extract::multipart::MultipartError) -> HttpError
     let status = error.status();
     let kind = if status == StatusCode::PAYLOAD_TOO_LARGE { "too-large" } else { "invalid-form" };
     HttpError::new(status, kind, format!("the upload could not be read: {}", error.body_text()))
+}
+
+/// Streams live-call notices as server-sent events: `update` while a call grows and
+/// `final` once its final analysis is stored. The widget re-reads the call (or the
+/// list) on each notice. A client that falls behind skips notices, never the data.
+async fn live_notices(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<axum::response::sse::Sse<impl futures::Stream<Item = Result<axum::response::sse::Event, std::convert::Infallible>>>, HttpError> {
+    use axum::response::sse::{Event, KeepAlive, Sse};
+    use futures::StreamExt;
+
+    caller.require(&state, Permission::ViewCalls)?;
+    let notices = tokio_stream::wrappers::BroadcastStream::new(state.live.subscribe()).filter_map(|notice| async move {
+        let notice = notice.ok()?;
+        let data = serde_json::to_string(&notice).ok()?;
+        Some(Ok(Event::default().event(notice.kind).data(data)))
+    });
+    Ok(Sse::new(notices).keep_alive(KeepAlive::default()))
 }

@@ -1,0 +1,74 @@
+//! Validation of single events of the native stream as they arrive from a broker,
+//! before the host stores them. The whole call is normalised later from all stored
+//! events, so this only checks each event on its own.
+
+use super::{IngestError, limits, native};
+
+/// A valid stream event with the keys the host stores it by.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamEvent {
+    pub id: String,
+    pub call_id: String,
+    pub event_type: String,
+    /// The event re-serialised as one line of canonical JSON.
+    pub json: String,
+}
+
+/// Validates one event: JSON within the size and nesting limits, a native event with
+/// string `id`, `call_id` and `type`, whose fields normalise without error.
+pub fn parse_event(bytes: &[u8]) -> Result<StreamEvent, String> {
+    let value = limits::parse_json(bytes).map_err(|e| e.to_string())?;
+    if !native::matches(&value) {
+        return Err(format!(
+            "not a callscope stream event: it needs \"v\": {}, a string \"call_id\" and a string \"type\"",
+            native::VERSION
+        ));
+    }
+    let text = |key: &str| value.get(key).and_then(|v| v.as_str()).map(str::to_owned);
+    let id = text("id").filter(|id| !id.is_empty()).ok_or_else(|| {
+        "the event has no \"id\"; give every event a unique string id so redelivery is harmless".to_owned()
+    })?;
+    let call_id = text("call_id").unwrap_or_default();
+    let event_type = text("type").unwrap_or_default();
+
+    native::normalize_single(&value).map_err(|e: IngestError| format!("event {id}: {e}"))?;
+    Ok(StreamEvent { id, call_id, event_type, json: value.to_string() })
+}
+
+/// Validates each event of a batch independently.
+pub fn parse_events(events: &[Vec<u8>]) -> Vec<Result<StreamEvent, String>> {
+    events.iter().map(|bytes| parse_event(bytes)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn valid_event_keyed() {
+        let event = br#"{"v":1,"id":"e1","call_id":"c1","type":"utterance","speaker":"user","text":"hi","start_ms":0,"end_ms":400}"#;
+        let parsed = parse_event(event).unwrap();
+        assert_eq!(parsed.id, "e1");
+        assert_eq!(parsed.call_id, "c1");
+        assert_eq!(parsed.event_type, "utterance");
+    }
+
+    #[test]
+    fn event_without_id_rejected() {
+        let error = parse_event(br#"{"v":1,"call_id":"c1","type":"call_started"}"#).unwrap_err();
+        assert!(error.contains("no \"id\""), "{error}");
+    }
+
+    #[test]
+    fn bad_event_does_not_affect_others() {
+        let batch = vec![
+            br#"{"v":1,"id":"e1","call_id":"c1","type":"call_started"}"#.to_vec(),
+            b"{not json".to_vec(),
+            br#"{"v":1,"id":"e3","call_id":"c1","type":"call_ended","end_ms":1000}"#.to_vec(),
+        ];
+        let results = parse_events(&batch);
+        assert!(results[0].is_ok());
+        assert!(results[1].is_err());
+        assert!(results[2].is_ok());
+    }
+}
