@@ -19,6 +19,9 @@ pub struct CallSummary {
     pub pause_count: u32,
     pub overlap_count: u32,
     pub has_recording: bool,
+    /// Whether the call is still in progress on the event stream.
+    #[serde(default)]
+    pub live: bool,
 }
 
 /// A page of the calls list.

@@ -332,5 +332,6 @@ fn summarise(
         pause_count: pause_count as u32,
         overlap_count: overlap_count as u32,
         has_recording: recording.is_some(),
+        live: false,
     }
 }

@@ -66,6 +66,7 @@ CREATE TABLE IF NOT EXISTS calls (
     pause_count INTEGER NOT NULL,
     overlap_count INTEGER NOT NULL,
     has_recording INTEGER NOT NULL,
+    live INTEGER NOT NULL DEFAULT 0,
     -- `format:vendor call id`, so repeated webhooks and trace batches of one call
     -- update one row.
     vendor_key TEXT UNIQUE,
@@ -115,10 +116,11 @@ impl Storage {
         connection.pragma_update(None, "synchronous", "NORMAL")?;
         connection.pragma_update(None, "foreign_keys", "ON")?;
         connection.execute_batch(SCHEMA)?;
+        connection.execute_batch(crate::live::store::SCHEMA)?;
         Ok(Self { connection: Arc::new(Mutex::new(connection)) })
     }
 
-    async fn with<T: Send + 'static>(
+    pub(crate) async fn with<T: Send + 'static>(
         &self,
         work: impl FnOnce(&mut Connection) -> Result<T, StorageError> + Send + 'static,
     ) -> Result<T, StorageError> {
@@ -182,7 +184,7 @@ impl Storage {
             let total: i64 = connection.query_row("SELECT COUNT(*) FROM calls", [], |row| row.get(0))?;
             let mut statement = connection.prepare(
                 "SELECT id, title, format, imported_at, duration_ms, utterance_count, max_latency_ms, pause_count,
-                        overlap_count, has_recording
+                        overlap_count, has_recording, live
                  FROM calls ORDER BY imported_at DESC, id LIMIT ?1 OFFSET ?2",
             )?;
             let calls = statement
@@ -199,18 +201,18 @@ impl Storage {
             let row = connection
                 .query_row(
                     "SELECT id, title, format, imported_at, duration_ms, utterance_count, max_latency_ms, pause_count,
-                            overlap_count, has_recording, normalized_json, analysis_json, recording_json,
+                            overlap_count, has_recording, live, normalized_json, analysis_json, recording_json,
                             component_sha256, interface_version
                      FROM calls WHERE id = ?1",
                     params![id],
                     |row| {
                         Ok((
                             summary_from_row(row)?,
-                            row.get::<_, String>(10)?,
                             row.get::<_, String>(11)?,
-                            row.get::<_, Option<String>>(12)?,
-                            row.get::<_, String>(13)?,
+                            row.get::<_, String>(12)?,
+                            row.get::<_, Option<String>>(13)?,
                             row.get::<_, String>(14)?,
+                            row.get::<_, String>(15)?,
                         ))
                     },
                 )
@@ -336,6 +338,15 @@ impl Storage {
         .await
     }
 
+    /// Sets whether a call is still in progress on the event stream.
+    pub async fn set_live(&self, call_id: String, live: bool) -> Result<(), StorageError> {
+        self.with(move |connection| {
+            connection.execute("UPDATE calls SET live = ?2 WHERE id = ?1", params![call_id, live])?;
+            Ok(())
+        })
+        .await
+    }
+
     /// Renames a call.
     pub async fn set_title(&self, call_id: String, title: String) -> Result<(), StorageError> {
         self.with(move |connection| {
@@ -371,6 +382,10 @@ fn insert_raw_payload(
     received_at: &str,
     payload: &[u8],
 ) -> rusqlite::Result<()> {
+    // A call rebuilt from stream events has its raw events in `stream_events` already.
+    if payload.is_empty() {
+        return Ok(());
+    }
     transaction.execute(
         "INSERT INTO raw_payloads (call_id, received_at, payload) VALUES (?1, ?2, ?3)",
         params![call_id, received_at, payload],
@@ -390,5 +405,6 @@ fn summary_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<api::CallSummar
         pause_count: row.get(7)?,
         overlap_count: row.get(8)?,
         has_recording: row.get(9)?,
+        live: row.get(10)?,
     })
 }
