@@ -3,7 +3,7 @@
 //! placement, axis ticks) is pure and tested natively; only the `paint_*` functions
 //! touch a canvas.
 
-use callscope_api_types::{PeaksWindow, Speaker};
+use callscope_api_types::{OverlapKind, PeaksWindow, Speaker};
 use web_sys::CanvasRenderingContext2d;
 
 /// Full scale of a signed 16-bit peak value.
@@ -254,7 +254,11 @@ pub struct Palette {
     pub bot: String,
     pub neutral: String,
     pub pause: String,
-    pub overlap: String,
+    /// Overlap colours, painted at [`OVERLAP_ALPHA`] so the waveform shows through.
+    pub barge_in: String,
+    pub talk_over: String,
+    pub backchannel: String,
+    pub false_interruption: String,
     pub fast: String,
     pub noticeable: String,
     pub slow: String,
@@ -268,6 +272,15 @@ impl Palette {
             Some(Speaker::User) => &self.user,
             Some(Speaker::Bot) => &self.bot,
             _ => &self.neutral,
+        }
+    }
+
+    pub fn overlap(&self, kind: OverlapKind) -> &str {
+        match kind {
+            OverlapKind::BargeIn => &self.barge_in,
+            OverlapKind::TalkOver => &self.talk_over,
+            OverlapKind::Backchannel => &self.backchannel,
+            OverlapKind::FalseInterruption => &self.false_interruption,
         }
     }
 
@@ -285,6 +298,14 @@ impl Palette {
 pub struct Band {
     pub start_ms: i64,
     pub end_ms: i64,
+}
+
+/// A stretch where user and bot speak at once, with the kind that colours it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OverlapBand {
+    pub start_ms: i64,
+    pub end_ms: i64,
+    pub kind: OverlapKind,
 }
 
 /// A stretch of speech, with who speaks when that is known.
@@ -305,7 +326,7 @@ pub struct ChannelScene<'a> {
     pub speaker: Option<Speaker>,
     pub speech: &'a [SpeechBand],
     pub pauses: &'a [Band],
-    pub overlaps: &'a [Band],
+    pub overlaps: &'a [OverlapBand],
     /// Response latencies as `(user_end_ms, bot_start_ms, latency_ms)`.
     pub latencies: &'a [(i64, i64, i64)],
     pub palette: &'a Palette,
@@ -313,6 +334,10 @@ pub struct ChannelScene<'a> {
 
 /// Opacity of the speech shading behind the waveform.
 const SPEECH_ALPHA: f64 = 0.13;
+
+/// Opacity of overlap shading: strong enough to tell the four kinds apart, weak
+/// enough to keep the waveform under it readable.
+pub const OVERLAP_ALPHA: f64 = 0.3;
 
 /// Height of a latency bar at the bottom of a canvas, in CSS pixels.
 const LATENCY_BAR_PX: f64 = 5.0;
@@ -330,7 +355,7 @@ pub fn paint_channel(context: &CanvasRenderingContext2d, scene: &ChannelScene<'_
 
     paint_speech(context, scene);
     paint_bands(context, &scene.scale, scene.pauses, &scene.palette.pause, height);
-    paint_bands(context, &scene.scale, scene.overlaps, &scene.palette.overlap, height);
+    paint_overlaps(context, scene);
 
     context.set_fill_style_str(&scene.palette.axis);
     context.fill_rect(0.0, (height / 2.0).floor(), width, 1.0);
@@ -350,8 +375,8 @@ fn paint_speech(context: &CanvasRenderingContext2d, scene: &ChannelScene<'_>) {
     context.set_global_alpha(1.0);
 }
 
-/// Fills each band over the full canvas height; pauses and overlaps use colours
-/// with their own transparency so that the waveform stays visible through them.
+/// Fills each band over the full canvas height; the pause colour has its own
+/// transparency so that the waveform stays visible through it.
 fn paint_bands(context: &CanvasRenderingContext2d, scale: &TimeScale, bands: &[Band], colour: &str, height: f64) {
     context.set_fill_style_str(colour);
     for band in bands {
@@ -359,6 +384,17 @@ fn paint_bands(context: &CanvasRenderingContext2d, scale: &TimeScale, bands: &[B
             context.fill_rect(left, 0.0, (right - left).max(1.0), height);
         }
     }
+}
+
+fn paint_overlaps(context: &CanvasRenderingContext2d, scene: &ChannelScene<'_>) {
+    context.set_global_alpha(OVERLAP_ALPHA);
+    for overlap in scene.overlaps {
+        if let Some((left, right)) = scene.scale.visible_span(overlap.start_ms, overlap.end_ms) {
+            context.set_fill_style_str(scene.palette.overlap(overlap.kind));
+            context.fill_rect(left, 0.0, (right - left).max(1.0), scene.height_px);
+        }
+    }
+    context.set_global_alpha(1.0);
 }
 
 fn paint_waveform(context: &CanvasRenderingContext2d, scene: &ChannelScene<'_>) {

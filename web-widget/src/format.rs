@@ -33,6 +33,26 @@ pub fn seconds(ms: i64) -> String {
     format!("{sign}{}.{} s", tenths / 10, tenths % 10)
 }
 
+/// Formats a latency for side-by-side comparison within a turn: whole milliseconds
+/// below 10 s (`812 ms`, `2988 ms`), so that a breakdown adds up at a glance, and
+/// seconds with one decimal from there on (`12.3 s`).
+pub fn latency(ms: i64) -> String {
+    if ms.unsigned_abs() < 10_000 { format!("{ms} ms") } else { seconds(ms) }
+}
+
+/// Formats a clock offset with its sign, for example `+412 ms` or `-35 ms`.
+pub fn signed_ms(ms: i64) -> String {
+    if ms > 0 { format!("+{ms} ms") } else { format!("{ms} ms") }
+}
+
+/// Formats a time on the recording as `m:ss` for labels that name a moment, such as
+/// a flag's position; `clock` keeps the tenths for the transcript.
+pub fn moment(ms: i64) -> String {
+    let sign = if ms < 0 { "-" } else { "" };
+    let total_seconds = ms.unsigned_abs() / 1000;
+    format!("{sign}{}:{:02}", total_seconds / 60, total_seconds % 60)
+}
+
 /// Formats a tick label on the time axis: `m:ss` on whole seconds, `m:ss.s` otherwise.
 pub fn tick(ms: i64) -> String {
     if ms % 1000 == 0 { duration(ms) } else { clock(ms) }
@@ -70,6 +90,27 @@ mod tests {
         assert_eq!(seconds(449), "0.4 s");
         assert_eq!(seconds(12_050), "12.1 s");
         assert_eq!(seconds(-300), "-0.3 s");
+    }
+
+    #[test]
+    fn latency_milliseconds_then_seconds() {
+        assert_eq!(latency(812), "812 ms");
+        assert_eq!(latency(9_999), "9999 ms");
+        assert_eq!(latency(12_340), "12.3 s");
+        assert_eq!(latency(-40), "-40 ms");
+    }
+
+    #[test]
+    fn signed_ms_shows_sign() {
+        assert_eq!(signed_ms(412), "+412 ms");
+        assert_eq!(signed_ms(-35), "-35 ms");
+        assert_eq!(signed_ms(0), "0 ms");
+    }
+
+    #[test]
+    fn moment_truncates_to_seconds() {
+        assert_eq!(moment(27_900), "0:27");
+        assert_eq!(moment(61_000), "1:01");
     }
 
     #[test]

@@ -18,8 +18,10 @@ pub mod api;
 pub mod components;
 pub mod draw;
 pub mod format;
+pub mod latency;
 pub mod options;
 pub mod shared;
+pub mod source;
 
 use wasm_bindgen::prelude::*;
 

@@ -1,14 +1,18 @@
-//! One call: header with its numbers, audio player, waveform and transcript.
+//! One call: header with its numbers and flags, audio player, waveform, transcript
+//! with per-turn latency, and the raw vendor data.
 
-use callscope_api_types::CallDetail;
+use callscope_api_types::{CallDetail, MeasureSource};
 use yew::prelude::*;
 
 use crate::api::Api;
+use crate::components::call_header::CallHeader;
 use crate::components::load::{FailureNotice, Load, use_load};
+use crate::components::raw_data::RawData;
 use crate::components::transcript::{Transcript, utterance_at};
-use crate::components::waveform::{Waveform, latency_class};
-use crate::format;
+use crate::components::waveform::Waveform;
+use crate::latency::turn_latencies;
 use crate::shared::Shared;
+use crate::source::default_source;
 
 #[derive(Properties, PartialEq)]
 pub struct CallViewProps {
@@ -29,7 +33,9 @@ pub fn CallView(props: &CallViewProps) -> Html {
     let body = match &detail {
         Load::Loading => html! { <p class="callscope-muted callscope-empty">{ "Loading call…" }</p> },
         Load::Failed(failure) => html! { <FailureNotice failure={failure.clone()} /> },
-        Load::Loaded(detail) => html! { <CallBody api={props.api.clone()} call_id={props.call_id.clone()} detail={detail.clone()} /> },
+        Load::Loaded(detail) => html! {
+            <CallBody key={props.call_id.clone()} api={props.api.clone()} call_id={props.call_id.clone()} detail={detail.clone()} />
+        },
     };
 
     html! {
@@ -57,6 +63,13 @@ fn CallBody(props: &CallBodyProps) -> Html {
     let audio_ref = use_node_ref();
     let active = use_state_eq(|| None::<usize>);
     let utterances = use_memo(props.detail.clone(), |detail| Shared::new(detail.call.utterances.clone()));
+    let latencies = use_memo(props.detail.clone(), |detail| Shared::new(turn_latencies(detail)));
+    let call = use_memo(props.detail.clone(), |detail| Shared::new(detail.call.clone()));
+    let source = use_state_eq(|| default_source(&props.detail));
+    let on_source = {
+        let source = source.clone();
+        Callback::from(move |picked: MeasureSource| source.set(picked))
+    };
 
     let on_time = {
         let active = active.clone();
@@ -88,7 +101,8 @@ fn CallBody(props: &CallBodyProps) -> Html {
             html! {
                 <>
                     <audio class="callscope-audio" data-testid="audio" controls=true preload="metadata" {src} ref={audio_ref.clone()} />
-                    <Waveform api={props.api.clone()} call_id={props.call_id.clone()} detail={detail.clone()} audio={audio_ref.clone()} {on_seek} {on_time} />
+                    <Waveform api={props.api.clone()} call_id={props.call_id.clone()} detail={detail.clone()} audio={audio_ref.clone()}
+                        on_seek={on_seek.clone()} {on_time} source={*source} {on_source} />
                 </>
             }
         }
@@ -97,9 +111,11 @@ fn CallBody(props: &CallBodyProps) -> Html {
 
     html! {
         <>
-            { numbers(detail) }
+            <CallHeader detail={detail.clone()} source={*source} on_seek={detail.recording.is_some().then_some(on_seek)} />
             { media }
-            <Transcript utterances={(*utterances).clone()} active={*active} {on_select} playable={detail.recording.is_some()} />
+            <Transcript utterances={(*utterances).clone()} active={*active} {on_select} playable={detail.recording.is_some()}
+                latencies={(*latencies).clone()} />
+            <RawData call={(*call).clone()} />
         </>
     }
 }
@@ -117,32 +133,4 @@ fn play(audio: &web_sys::HtmlMediaElement) {
             web_sys::console::warn_2(&"callscope: audio playback did not start:".into(), &error);
         }
     });
-}
-
-fn numbers(detail: &CallDetail) -> Html {
-    let summary = &detail.summary;
-    let fact = |label: &'static str, value: String, class: Option<&'static str>| {
-        html! {
-            <div class="callscope-fact">
-                <span class="callscope-fact-label">{ label }</span>
-                <span class={classes!("callscope-fact-value", class)}>{ value }</span>
-            </div>
-        }
-    };
-    let recording = match &detail.recording {
-        Some(recording) => format!("{} Hz, {} ch", recording.format.sample_rate, recording.format.channels),
-        None => String::from("none"),
-    };
-    html! {
-        <div class="callscope-facts">
-            { fact("Format", summary.format.clone(), None) }
-            { fact("Duration", summary.duration_ms.map(format::duration).unwrap_or_else(|| "–".into()), None) }
-            { fact("Utterances", summary.utterance_count.to_string(), None) }
-            { fact("Max latency", summary.max_latency_ms.map(format::seconds).unwrap_or_else(|| "–".into()), summary.max_latency_ms.map(latency_class)) }
-            { fact("Pauses", summary.pause_count.to_string(), None) }
-            { fact("Overlaps", summary.overlap_count.to_string(), None) }
-            { fact("Recording", recording, None) }
-            { fact("Findings", (detail.call.findings.len() + detail.analysis.findings.len()).to_string(), None) }
-        </div>
-    }
 }

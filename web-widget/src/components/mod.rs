@@ -2,8 +2,11 @@
 //! and up as callbacks; all requests go through [`crate::api`].
 
 pub mod app;
+pub mod call_header;
 pub mod call_list;
 pub mod call_view;
+pub mod latency_breakdown;
 pub mod load;
+pub mod raw_data;
 pub mod transcript;
 pub mod waveform;

@@ -1,10 +1,16 @@
-//! The transcript: one row per utterance, kept in step with playback.
+//! The transcript: one row per utterance, kept in step with playback. The row that
+//! starts a bot turn also shows the turn's latency: measured on the recording and
+//! from the events, and the vendor's breakdown into stages.
+
+use std::collections::BTreeMap;
 
 use callscope_api_types::{Speaker, Utterance};
 use wasm_bindgen::JsCast;
 use yew::prelude::*;
 
+use crate::components::latency_breakdown::breakdown;
 use crate::format;
+use crate::latency::TurnLatency;
 use crate::shared::Shared;
 
 #[derive(Properties, PartialEq)]
@@ -16,6 +22,8 @@ pub struct TranscriptProps {
     pub on_select: Callback<i64>,
     /// Whether there is audio to play; rows are only clickable when there is.
     pub playable: bool,
+    /// Latency of each bot turn, keyed by the index of the utterance starting it.
+    pub latencies: Shared<BTreeMap<u32, TurnLatency>>,
 }
 
 // NOTE: every utterance gets a DOM row. Calls with many thousands of utterances
@@ -51,6 +59,9 @@ pub fn Transcript(props: &TranscriptProps) -> Html {
                 <span class="callscope-utterance-speaker">{ speaker_name(utterance.speaker) }</span>
                 <span class="callscope-utterance-time">{ format::clock(utterance.start_ms) }</span>
                 <span class="callscope-utterance-text">{ &utterance.text }</span>
+                if let Some(latency) = props.latencies.get(&utterance.index) {
+                    { breakdown(latency) }
+                }
             </li>
         }
     });

@@ -1,11 +1,13 @@
 //! The waveform: one canvas per channel drawn from peaks of the visible range, with
-//! speech shading, pauses and their lengths, overlaps, response latency bars and a
-//! playhead that follows the audio element.
+//! speech shading, pauses and their lengths, overlaps coloured by kind, response
+//! latency bars and a playhead that follows the audio element. Pauses, overlaps and
+//! latency bars come from one measurement source at a time, which a toggle in the
+//! toolbar switches.
 
 use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
 
-use callscope_api_types::{CallAnalysis, CallDetail, ChannelLayout, PeaksWindow, Speaker};
+use callscope_api_types::{CallAnalysis, CallDetail, ChannelLayout, MeasureSource, PeaksWindow, Speaker};
 use gloo_events::EventListener;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
@@ -14,14 +16,19 @@ use yew::prelude::*;
 use crate::api::{Api, ApiFailure};
 use crate::components::load::FailureNotice;
 use crate::components::transcript::speaker_name;
-use crate::draw::{self, Band, ChannelScene, LatencyGrade, Palette, SpeechBand, TimeScale};
+use crate::draw::{self, Band, ChannelScene, LatencyGrade, OverlapBand, Palette, SpeechBand, TimeScale};
 use crate::format;
 use crate::shared::Shared;
+use crate::source::{OVERLAP_KINDS, overlap_kind_description, overlap_kind_key, overlap_kind_name, source_name};
 
 /// Height of one channel's canvas, in CSS pixels.
 const LANE_HEIGHT_PX: f64 = 84.0;
 /// Rows available for pause labels above the canvases.
 const LABEL_LANES: usize = 2;
+/// Rows available for overlap labels below the canvases. A barge-in often follows
+/// a backchannel or a false interruption within a second or two, so two rows keep
+/// such pairs readable at the whole-call zoom.
+const OVERLAP_LABEL_LANES: usize = 2;
 /// Height of one row of pause labels, in CSS pixels.
 const LABEL_ROW_PX: f64 = 18.0;
 /// Narrowest view the zoom buttons reach, in milliseconds.
@@ -101,23 +108,53 @@ pub fn lanes(detail: &CallDetail) -> Vec<Shared<Lane>> {
     }
 }
 
-/// Analysis results marked on every canvas.
+/// Analysis results of one measurement source, marked on every canvas.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Marks {
     pub pauses: Vec<Band>,
     /// Label text of each pause, in the order of `pauses`.
     pub pause_labels: Vec<String>,
-    pub overlaps: Vec<Band>,
+    pub overlaps: Vec<OverlapBand>,
+    /// Label text of each overlap, in the order of `overlaps`.
+    pub overlap_labels: Vec<String>,
+    /// Hover text of each overlap, in the order of `overlaps`.
+    pub overlap_titles: Vec<String>,
     /// Response latencies as `(user_end_ms, bot_start_ms, latency_ms)`.
     pub latencies: Vec<(i64, i64, i64)>,
 }
 
-pub fn marks(analysis: &CallAnalysis) -> Marks {
+/// Collects the pauses, overlaps and response latencies that `source` measured.
+pub fn marks(analysis: &CallAnalysis, source: MeasureSource) -> Marks {
+    let pauses: Vec<_> = analysis.pauses.iter().filter(|pause| pause.source == source).collect();
+    let overlaps: Vec<_> = analysis.overlaps.iter().filter(|overlap| overlap.source == source).collect();
     Marks {
-        pauses: analysis.pauses.iter().map(|pause| Band { start_ms: pause.start_ms, end_ms: pause.end_ms }).collect(),
-        pause_labels: analysis.pauses.iter().map(|pause| format::seconds(pause.duration_ms)).collect(),
-        overlaps: analysis.overlaps.iter().map(|overlap| Band { start_ms: overlap.start_ms, end_ms: overlap.end_ms }).collect(),
-        latencies: analysis.latencies.iter().map(|latency| (latency.user_end_ms, latency.bot_start_ms, latency.latency_ms)).collect(),
+        pauses: pauses.iter().map(|pause| Band { start_ms: pause.start_ms, end_ms: pause.end_ms }).collect(),
+        pause_labels: pauses.iter().map(|pause| format::seconds(pause.duration_ms)).collect(),
+        overlaps: overlaps.iter().map(|overlap| OverlapBand { start_ms: overlap.start_ms, end_ms: overlap.end_ms, kind: overlap.kind }).collect(),
+        overlap_labels: overlaps
+            .iter()
+            .map(|overlap| format!("{} {}", overlap_kind_key(overlap.kind), format::seconds(overlap.duration_ms)))
+            .collect(),
+        overlap_titles: overlaps
+            .iter()
+            .map(|overlap| {
+                format!(
+                    "{} by the {} from {} to {} ({}): {}",
+                    overlap_kind_name(overlap.kind),
+                    overlap.interrupter.as_str(),
+                    format::clock(overlap.start_ms),
+                    format::clock(overlap.end_ms),
+                    source_name(overlap.source),
+                    overlap_kind_description(overlap.kind),
+                )
+            })
+            .collect(),
+        latencies: analysis
+            .latencies
+            .iter()
+            .filter(|latency| latency.source == source)
+            .map(|latency| (latency.user_end_ms, latency.bot_start_ms, latency.latency_ms))
+            .collect(),
     }
 }
 
@@ -151,13 +188,17 @@ pub struct WaveformProps {
     /// Called with the playback time on every animation frame while playing and
     /// after every seek.
     pub on_time: Callback<i64>,
+    /// Source of the pauses, overlaps and latency bars shown.
+    pub source: MeasureSource,
+    /// Called with the source the user picks in the toolbar.
+    pub on_source: Callback<MeasureSource>,
 }
 
 #[component]
 pub fn Waveform(props: &WaveformProps) -> Html {
     let duration_ms = props.detail.recording.as_ref().map(|r| r.format.duration_ms).unwrap_or(0).max(1);
     let lanes = use_memo(props.detail.clone(), |detail| lanes(detail));
-    let marks = use_memo(props.detail.clone(), |detail| Shared::new(marks(&detail.analysis)));
+    let marks = use_memo((props.detail.clone(), props.source), |(detail, source)| Shared::new(marks(&detail.analysis, *source)));
 
     let stack_ref = use_node_ref();
     let playhead_ref = use_node_ref();
@@ -273,11 +314,13 @@ pub fn Waveform(props: &WaveformProps) -> Html {
                     <button type="button" class="callscope-button" title="Show the whole call" disabled={whole_call} onclick={fit}>{ "Whole call" }</button>
                 </div>
                 <span class="callscope-muted callscope-view-range">{ format!("{} – {}", format::clock(view.0), format::clock(view.1)) }</span>
+                { source_toggle(props.source, &props.on_source) }
                 { legend() }
             </div>
             <div class="callscope-stack" ref={stack_ref} onclick={on_click}>
                 { pause_labels(&marks, &scale) }
                 { for canvases }
+                { overlap_labels(&marks, &scale) }
                 { axis(&scale) }
                 <div class="callscope-playhead" data-testid="playhead" ref={playhead_ref} />
             </div>
@@ -288,14 +331,43 @@ pub fn Waveform(props: &WaveformProps) -> Html {
     }
 }
 
+/// The "Events / Recording" switch for the source of pauses, overlaps and latency
+/// bars.
+fn source_toggle(current: MeasureSource, on_source: &Callback<MeasureSource>) -> Html {
+    let button = |source: MeasureSource, text: &'static str, title: &'static str| {
+        let on_source = on_source.clone();
+        let pressed = source == current;
+        html! {
+            <button type="button" class={classes!("callscope-button", "callscope-toggle-button", pressed.then_some("callscope-toggle-button--on"))}
+                data-source={source_name(source)} aria-pressed={pressed.to_string()} {title}
+                onclick={Callback::from(move |_: MouseEvent| on_source.emit(source))}>
+                { text }
+            </button>
+        }
+    };
+    html! {
+        <div class="callscope-button-group callscope-toggle" role="group" aria-label="Source of pauses and overlaps" data-testid="source-toggle">
+            { button(MeasureSource::Events, "Events", "Pauses, overlaps and latencies from the vendor's utterance times") }
+            { button(MeasureSource::Audio, "Recording", "Pauses, overlaps and latencies measured on the recording") }
+        </div>
+    }
+}
+
 fn legend() -> Html {
     let item = |class: &'static str, text: &'static str| html! { <span class="callscope-legend-item"><i class={classes!("callscope-swatch", class)} />{ text }</span> };
+    let kinds = OVERLAP_KINDS.iter().map(|&kind| {
+        html! {
+            <span class="callscope-legend-item" title={overlap_kind_description(kind)}>
+                <i class={classes!("callscope-swatch", format!("callscope-overlap-{}", overlap_kind_key(kind)))} />{ overlap_kind_name(kind) }
+            </span>
+        }
+    });
     html! {
         <div class="callscope-legend">
             { item("callscope-swatch-user", "User") }
             { item("callscope-swatch-bot", "Bot") }
             { item("callscope-swatch-pause", "Pause") }
-            { item("callscope-swatch-overlap", "Overlap") }
+            { for kinds }
             { item("callscope-swatch-fast", "Latency < 1 s") }
             { item("callscope-swatch-noticeable", "1–2 s") }
             { item("callscope-swatch-slow", "≥ 2 s") }
@@ -313,8 +385,8 @@ fn pause_labels(marks: &Marks, scale: &TimeScale) -> Html {
             Some((index, (left + right) / 2.0, draw::label_width(&marks.pause_labels[index])))
         })
         .collect();
-    // The analysis lists the pauses of each source (events, then audio) in turn, and
-    // `place_labels` needs its anchors from left to right.
+    // `place_labels` needs its anchors from left to right, and the analysis does not
+    // promise that order.
     visible.sort_by(|a, b| a.1.total_cmp(&b.1));
     let anchors: Vec<(f64, f64)> = visible.iter().map(|&(_, centre, width)| (centre, width)).collect();
     let slots = draw::place_labels(&anchors, scale.width_px, LABEL_LANES);
@@ -332,6 +404,39 @@ fn pause_labels(marks: &Marks, scale: &TimeScale) -> Html {
 
     let height = format!("height:{:.0}px", LABEL_LANES as f64 * LABEL_ROW_PX);
     html! { <div class="callscope-pause-labels" style={height}>{ for labels }</div> }
+}
+
+/// Labels naming each visible overlap's kind and length, in rows below the
+/// canvases, coloured like the overlap's shading. The row stays when there are no
+/// overlaps, so that switching the source does not move the waveform.
+fn overlap_labels(marks: &Marks, scale: &TimeScale) -> Html {
+    let mut visible: Vec<(usize, f64, f64)> = marks
+        .overlaps
+        .iter()
+        .enumerate()
+        .filter_map(|(index, band)| {
+            let (left, right) = scale.visible_span(band.start_ms, band.end_ms)?;
+            Some((index, (left + right) / 2.0, draw::label_width(&marks.overlap_labels[index])))
+        })
+        .collect();
+    visible.sort_by(|a, b| a.1.total_cmp(&b.1));
+    let anchors: Vec<(f64, f64)> = visible.iter().map(|&(_, centre, width)| (centre, width)).collect();
+    let slots = draw::place_labels(&anchors, scale.width_px, OVERLAP_LABEL_LANES);
+
+    let labels = visible.iter().zip(slots).map(|(&(index, _, width), slot)| {
+        let band = marks.overlaps[index];
+        let kind = overlap_kind_key(band.kind);
+        let style = format!("left:{:.1}px;top:{:.0}px;width:{:.0}px", slot.left_px, slot.lane as f64 * LABEL_ROW_PX, width);
+        html! {
+            <span class={classes!("callscope-overlap-label", format!("callscope-overlap-{kind}"))} data-testid="overlap" data-kind={kind}
+                data-start-ms={band.start_ms.to_string()} {style} title={marks.overlap_titles[index].clone()}>
+                { &marks.overlap_labels[index] }
+            </span>
+        }
+    });
+
+    let height = format!("height:{:.0}px", OVERLAP_LABEL_LANES as f64 * LABEL_ROW_PX);
+    html! { <div class="callscope-overlap-labels" style={height}>{ for labels }</div> }
 }
 
 fn axis(scale: &TimeScale) -> Html {
@@ -436,7 +541,10 @@ fn read_palette(element: &web_sys::Element) -> Palette {
         bot: read("--callscope-bot", "#6d4fd8"),
         neutral: read("--callscope-neutral", "#64748b"),
         pause: read("--callscope-pause", "rgba(100, 116, 139, 0.16)"),
-        overlap: read("--callscope-overlap", "rgba(220, 38, 38, 0.22)"),
+        barge_in: read("--callscope-overlap-barge-in", "#dc2626"),
+        talk_over: read("--callscope-overlap-talk-over", "#ea580c"),
+        backchannel: read("--callscope-overlap-backchannel", "#0284c7"),
+        false_interruption: read("--callscope-overlap-false-interruption", "#db2777"),
         fast: read("--callscope-latency-fast", "#16a34a"),
         noticeable: read("--callscope-latency-noticeable", "#d97706"),
         slow: read("--callscope-latency-slow", "#dc2626"),
@@ -597,8 +705,8 @@ pub fn latency_class(latency_ms: i64) -> &'static str {
 #[cfg(test)]
 mod tests {
     use callscope_api_types::{
-        AudioEncoding, AudioFormat, CallSummary, ChannelActivity, ComponentVersion, NormalizedCall, Pause, PauseKind, MeasureSource,
-        RecordingInfo, Segment, TimingQuality, Utterance,
+        AudioEncoding, AudioFormat, CallSummary, ChannelActivity, ComponentVersion, NormalizedCall, Overlap, OverlapKind, Pause,
+        PauseKind, RecordingInfo, ResponseLatency, Segment, TimingQuality, Utterance,
     };
 
     use super::*;
@@ -626,6 +734,7 @@ mod tests {
                 pause_count: 1,
                 overlap_count: 0,
                 has_recording: true,
+                live: false,
             },
             call: NormalizedCall {
                 format: String::from("native"),
@@ -640,6 +749,7 @@ mod tests {
                 findings: Vec::new(),
                 unknown_fields: String::from("{}"),
                 recording_urls: Vec::new(),
+                ..NormalizedCall::default()
             },
             recording: Some(RecordingInfo {
                 format: AudioFormat { encoding: AudioEncoding::Pcm16, sample_rate: 8000, channels, bits_per_sample: 16, frames: 80_000, duration_ms: 10_000 },
@@ -653,9 +763,26 @@ mod tests {
             }),
             analysis: CallAnalysis {
                 turns: Vec::new(),
-                latencies: Vec::new(),
-                pauses: vec![Pause { start_ms: 2_000, end_ms: 3_000, duration_ms: 1_000, kind: PauseKind::BetweenSpeakers, speaker: Speaker::Bot, source: MeasureSource::Audio }],
-                overlaps: Vec::new(),
+                latencies: vec![
+                    ResponseLatency { turn_index: 2, user_end_ms: 5_000, bot_start_ms: 6_000, latency_ms: 1_000, source: MeasureSource::Events },
+                    ResponseLatency { turn_index: 2, user_end_ms: 5_000, bot_start_ms: 6_040, latency_ms: 1_040, source: MeasureSource::Audio },
+                ],
+                pauses: vec![
+                    Pause { start_ms: 2_000, end_ms: 3_000, duration_ms: 1_000, kind: PauseKind::BetweenSpeakers, speaker: Speaker::Bot, source: MeasureSource::Events },
+                    Pause { start_ms: 2_040, end_ms: 3_000, duration_ms: 960, kind: PauseKind::BetweenSpeakers, speaker: Speaker::Bot, source: MeasureSource::Audio },
+                ],
+                overlaps: vec![Overlap {
+                    start_ms: 4_000,
+                    end_ms: 4_700,
+                    duration_ms: 700,
+                    interrupter: Speaker::User,
+                    kind: OverlapKind::BargeIn,
+                    source: MeasureSource::Audio,
+                }],
+                dead_air: Vec::new(),
+                talk: Vec::new(),
+                alignment: None,
+                flags: Vec::new(),
                 findings: Vec::new(),
             },
             analysed_by: ComponentVersion { interface_version: String::from("0.1.0"), sha256: String::new() },
@@ -723,9 +850,29 @@ mod tests {
 
     #[test]
     fn marks_label_pause_length() {
-        let marks = marks(&detail(ChannelLayout::Mixed, 1).analysis);
+        let marks = marks(&detail(ChannelLayout::Mixed, 1).analysis, MeasureSource::Events);
         assert_eq!(marks.pauses, vec![Band { start_ms: 2_000, end_ms: 3_000 }]);
         assert_eq!(marks.pause_labels, vec![String::from("1.0 s")]);
+    }
+
+    #[test]
+    fn marks_only_of_shown_source() {
+        let marks = marks(&detail(ChannelLayout::Mixed, 1).analysis, MeasureSource::Audio);
+        assert_eq!(marks.pauses, vec![Band { start_ms: 2_040, end_ms: 3_000 }]);
+        assert_eq!(marks.latencies, vec![(5_000, 6_040, 1_040)]);
+    }
+
+    #[test]
+    fn marks_label_overlap_kind() {
+        let marks = marks(&detail(ChannelLayout::Mixed, 1).analysis, MeasureSource::Audio);
+        assert_eq!(marks.overlaps, vec![OverlapBand { start_ms: 4_000, end_ms: 4_700, kind: OverlapKind::BargeIn }]);
+        assert_eq!(marks.overlap_labels, vec![String::from("barge-in 0.7 s")]);
+    }
+
+    #[test]
+    fn marks_of_events_have_no_audio_overlaps() {
+        let marks = marks(&detail(ChannelLayout::Mixed, 1).analysis, MeasureSource::Events);
+        assert!(marks.overlaps.is_empty());
     }
 
     #[test]
