@@ -69,6 +69,13 @@ struct Args {
     /// Unacknowledged events the server may deliver at once.
     #[arg(long, default_value_t = 1000)]
     nats_max_in_flight: i64,
+    /// Demo: publish this recorded event stream (NDJSON) to NATS after start-up, so a
+    /// call arrives live. Needs --nats-url.
+    #[arg(long)]
+    replay: Option<PathBuf>,
+    /// Replay speed: 1 is real time, 4 plays a minute of call in 15 s.
+    #[arg(long, default_value_t = 1.0)]
+    replay_speed: f64,
 }
 
 #[tokio::main]
@@ -131,6 +138,23 @@ async fn main() -> anyhow::Result<()> {
         });
     }
 
+    if let Some(file) = args.replay.clone() {
+        let Some(url) = args.nats_url.clone() else {
+            bail!("--replay publishes to NATS; pass --nats-url too, for example --nats-url nats://127.0.0.1:4222");
+        };
+        let prefix = args.nats_subject.trim_end_matches(".>").to_owned();
+        let stream = args.nats_stream.clone();
+        let suffix = format!("-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+        let speed = args.replay_speed;
+        tokio::spawn(async move {
+            // Give the browser a moment to open before the call starts.
+            tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+            if let Err(error) = callscope_host::live::replay::replay(&url, &stream, &prefix, &file, speed, &suffix).await {
+                tracing::error!(error = format!("{error:#}"), "replaying the event stream failed");
+            }
+        });
+    }
+
     let app = site(state, sessions.clone(), SiteDirs { assets: args.assets_dir, widget: args.widget_dir })
         .layer(tower_http::trace::TraceLayer::new_for_http());
     let listener = tokio::net::TcpListener::bind(args.listen).await.with_context(|| format!("binding {}", args.listen))?;
@@ -153,3 +177,4 @@ async fn main() -> anyhow::Result<()> {
         .await?;
     Ok(())
 }
+

@@ -95,7 +95,21 @@ fn demo(root: &Path) -> anyhow::Result<()> {
     let built = build_all(root)?;
     let host = target_dir(root).join("debug/callscope-host");
     let data_dir = root.join("data");
-    let status = Command::new(&host)
+    let mut command = Command::new(&host);
+
+    // With a local NATS server the demo also replays a recorded call into it, so the
+    // Calls tab shows a call arriving live.
+    let nats = std::net::SocketAddr::from(([127, 0, 0, 1], 4222));
+    if std::net::TcpStream::connect_timeout(&nats, std::time::Duration::from_millis(500)).is_ok() {
+        eprintln!("xtask: NATS found on {nats}; a recorded call will arrive live a few seconds after start");
+        command
+            .args(["--nats-url", "nats://127.0.0.1:4222", "--replay-speed", "2", "--replay"])
+            .arg(root.join("fixtures/streams/demo-live-call.ndjson"));
+    } else {
+        eprintln!("xtask: no NATS server on {nats}; live calls are off (start nats-server -js to see one arrive)");
+    }
+
+    let status = command
         .arg("--component")
         .arg(&built.component)
         .arg("--widget-dir")

@@ -6,6 +6,7 @@
 //! [`UPDATE_INTERVAL`], so a busy stream is never slowed down by re-analysis.
 
 pub mod nats;
+pub mod replay;
 pub mod store;
 
 use std::collections::BTreeSet;
