@@ -164,9 +164,10 @@ pub fn value_text(value: &MetricValue) -> String {
     }
     let original = original(&value.original);
     match (original.value, original.unit) {
-        (Some(raw), Some(unit)) => format!("{raw} {unit}"),
-        (Some(raw), None) => raw,
-        _ => String::from("–"),
+        // A JSON string such as "n/a" is not in the unit, so the unit is left off.
+        (Some(raw), Some(unit)) if !raw.starts_with('"') => format!("{raw} {unit}"),
+        (Some(raw), _) => raw,
+        (None, _) => String::from("–"),
     }
 }
 
@@ -188,6 +189,7 @@ pub fn value_title(value: &MetricValue) -> String {
             lines.push(format!("vendor sent {raw}{unit}{path}"));
         }
         (None, _, Some(path)) => lines.push(format!("from {path}")),
+        (None, _, None) if value.original.trim() != "{}" => lines.push(format!("source: {}", value.original)),
         (None, _, None) => {}
     }
     lines.join("\n")
@@ -319,6 +321,20 @@ mod tests {
             value_title(&epoch),
             "TTS: text to speech, time to first byte\nexcluded: epoch-sized value, a timestamp and not a delay\nvendor sent 1733000000000 ms at /turns/0/tts"
         );
+    }
+
+    #[test]
+    fn value_text_of_text_value_has_no_unit() {
+        let mut missing = value("turn", None, None);
+        missing.original = String::from(r#"{"path":"/t/0","value":"n/a","unit":"ms"}"#);
+        assert_eq!(value_text(&missing), "\"n/a\"");
+    }
+
+    #[test]
+    fn value_title_shows_other_original_shape() {
+        let mut derived = value("e2e", Some(1_180), None);
+        derived.original = String::from(r#"{"derived_from":["stt","llm"]}"#);
+        assert_eq!(value_title(&derived), "E2E: end to end, as the vendor measured it\nsource: {\"derived_from\":[\"stt\",\"llm\"]}");
     }
 
     #[test]

@@ -52,8 +52,16 @@ fn facts(detail: &CallDetail, source: MeasureSource) -> Html {
         Some(recording) => format!("{} Hz, {} ch", recording.format.sample_rate, recording.format.channels),
         None => String::from("none"),
     };
+    // Without any per-turn values the count is 0 by default, which would read as
+    // "every turn has a latency".
+    let reported = !detail.call.turn_metrics.is_empty() || detail.call.turns_without_latency > 0;
     let missing = detail.call.turns_without_latency;
-    let missing_title = String::from("Bot turns for which the vendor reported no usable end-to-end latency");
+    let missing_text = if reported { missing.to_string() } else { String::from("–") };
+    let missing_title = if reported {
+        String::from("Bot turns for which the vendor reported no usable end-to-end latency")
+    } else {
+        String::from("The vendor reported no per-turn latency for this call")
+    };
 
     html! {
         <div class="callscope-fact-row">
@@ -61,7 +69,7 @@ fn facts(detail: &CallDetail, source: MeasureSource) -> Html {
             { fact("Duration".into(), summary.duration_ms.map(format::duration).unwrap_or_else(|| "–".into()), None, None) }
             { fact("Utterances".into(), summary.utterance_count.to_string(), None, None) }
             { fact("Max latency".into(), summary.max_latency_ms.map(format::seconds).unwrap_or_else(|| "–".into()), summary.max_latency_ms.map(latency_class), None) }
-            { fact("Turns without latency".into(), missing.to_string(), (missing > 0).then_some("callscope-grade-noticeable"), Some(missing_title)) }
+            { fact("Turns without latency".into(), missing_text, (missing > 0).then_some("callscope-grade-noticeable"), Some(missing_title)) }
             { fact(format!("Pauses · {from}"), counts.pauses.to_string(), None, None) }
             { fact(format!("Overlaps · {from}"), counts.overlaps.to_string(), None, None) }
             { fact(format!("Dead air · {from}"), counts.dead_air.to_string(), (counts.dead_air > 0).then_some("callscope-grade-noticeable"), None) }

@@ -320,7 +320,9 @@ pub fn Waveform(props: &WaveformProps) -> Html {
             <div class="callscope-stack" ref={stack_ref} onclick={on_click}>
                 { pause_labels(&marks, &scale) }
                 { for canvases }
-                { overlap_labels(&marks, &scale) }
+                if !props.detail.analysis.overlaps.is_empty() {
+                    { overlap_labels(&marks, &scale) }
+                }
                 { axis(&scale) }
                 <div class="callscope-playhead" data-testid="playhead" ref={playhead_ref} />
             </div>
@@ -407,8 +409,9 @@ fn pause_labels(marks: &Marks, scale: &TimeScale) -> Html {
 }
 
 /// Labels naming each visible overlap's kind and length, in rows below the
-/// canvases, coloured like the overlap's shading. The row stays when there are no
-/// overlaps, so that switching the source does not move the waveform.
+/// canvases, coloured like the overlap's shading. The caller keeps the rows for a
+/// call with overlaps in either source, so that switching the source does not move
+/// the waveform.
 fn overlap_labels(marks: &Marks, scale: &TimeScale) -> Html {
     let mut visible: Vec<(usize, f64, f64)> = marks
         .overlaps
