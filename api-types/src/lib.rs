@@ -89,6 +89,127 @@ pub struct Finding {
     pub message: String,
 }
 
+/// The kind of service a span measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SpanKind {
+    /// Speech to text.
+    Stt,
+    /// The language model.
+    Llm,
+    /// Text to speech.
+    Tts,
+    /// A tool or function call.
+    Tool,
+}
+
+impl SpanKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SpanKind::Stt => "stt",
+            SpanKind::Llm => "llm",
+            SpanKind::Tts => "tts",
+            SpanKind::Tool => "tool",
+        }
+    }
+}
+
+/// One request to a speech, language-model or tool service during a call.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ServiceSpan {
+    pub kind: SpanKind,
+    /// The vendor's turn number the span belongs to, when it reports one.
+    pub turn_number: Option<u32>,
+    pub start_ms: i64,
+    pub end_ms: i64,
+    /// Time to first byte (first token for a language model), in milliseconds.
+    pub ttfb_ms: Option<i64>,
+    /// Service provider, for example `deepgram` or `openai`.
+    pub provider: Option<String>,
+    pub model: Option<String>,
+    pub input_tokens: Option<u64>,
+    pub output_tokens: Option<u64>,
+    /// Transcript, generated text or spoken text of the span.
+    pub text: Option<String>,
+    /// Whether the user interrupted the turn this span belongs to.
+    pub interrupted: bool,
+    /// The span's attributes and times as the vendor sent them, as a JSON object.
+    pub original: String,
+}
+
+/// Reason a measured value is kept out of percentiles.
+pub mod metric_flag {
+    /// The value is below zero.
+    pub const NEGATIVE: &str = "negative";
+    /// The value is longer than the whole call.
+    pub const LONGER_THAN_CALL: &str = "longer-than-call";
+    /// The value has the size of an epoch timestamp, not of a delay.
+    pub const EPOCH_SIZED: &str = "epoch-sized";
+    /// The measurement stops before it starts.
+    pub const STOP_BEFORE_START: &str = "stop-before-start";
+    /// The same value on every turn, equal to a known configuration default.
+    pub const CONFIGURATION_DEFAULT: &str = "configuration-default";
+    /// Measured on a turn the user interrupted.
+    pub const INTERRUPTED: &str = "interrupted";
+}
+
+/// One latency value the vendor reported (or callscope derived) for one turn.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MetricValue {
+    /// `stt`, `llm`, `tts`, `endpointing`, `e2e`, `turn`, or a vendor-specific name.
+    pub name: String,
+    /// The value in milliseconds; `None` when the vendor's value is not a number.
+    pub value_ms: Option<i64>,
+    /// Where the value came from and its original value and unit, as a JSON object
+    /// such as `{"path":"/message/artifact/performanceMetrics/turnLatencies/3/modelLatency","value":812,"unit":"ms"}`.
+    pub original: String,
+    pub quality: TimingQuality,
+    /// Why the value is excluded from percentiles (see [`metric_flag`]); `None` when
+    /// it counts.
+    pub flag: Option<String>,
+}
+
+/// The vendor's latency values for one turn.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TurnMetrics {
+    /// The vendor's turn number, or its position when the vendor has none, from 0.
+    pub turn_number: u32,
+    /// Index of the bot utterance this turn's answer is, when it can be matched.
+    pub utterance_index: Option<u32>,
+    /// Whether the user interrupted the bot in this turn.
+    pub interrupted: bool,
+    pub values: Vec<MetricValue>,
+}
+
+/// A call-level number the vendor reported, such as a cost or its own percentile.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CallMetric {
+    /// Dotted name, for example `cost.total` or `vendor.latency.e2e.p50`.
+    pub name: String,
+    pub value: f64,
+    /// Unit of `value`, for example `ms`, `usd`, `cents` or `tokens`.
+    pub unit: String,
+    /// The value and its JSON pointer as the vendor sent them, as a JSON object.
+    pub original: String,
+    pub flag: Option<String>,
+}
+
+/// Percentiles of one per-turn latency, computed by callscope from the turn
+/// metrics that carry no flag.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LatencyPercentiles {
+    /// The metric name, as in [`MetricValue::name`].
+    pub name: String,
+    pub p50_ms: i64,
+    pub p90_ms: i64,
+    pub p95_ms: i64,
+    pub p99_ms: i64,
+    /// Number of values the percentiles are computed from.
+    pub count: u32,
+    /// Number of values left out because they carry a flag.
+    pub excluded: u32,
+}
+
 /// A vendor payload normalised into callscope's model of a call.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NormalizedCall {
@@ -106,7 +227,56 @@ pub struct NormalizedCall {
     pub unknown_fields: String,
     /// Recording URLs named in the payload; never fetched by the component.
     pub recording_urls: Vec<String>,
+    /// Service requests (speech to text, language model, text to speech, tools).
+    #[serde(default)]
+    pub spans: Vec<ServiceSpan>,
+    /// The vendor's per-turn latency values, each checked and flagged.
+    #[serde(default)]
+    pub turn_metrics: Vec<TurnMetrics>,
+    /// Call-level numbers the vendor reported: costs, its own latency summaries.
+    #[serde(default)]
+    pub metrics: Vec<CallMetric>,
+    /// Percentiles per latency name, computed from `turn_metrics` without flagged values.
+    #[serde(default)]
+    pub latency_percentiles: Vec<LatencyPercentiles>,
+    /// Bot turns for which no usable end-to-end latency exists.
+    #[serde(default)]
+    pub turns_without_latency: u32,
+    /// Why the call ended, in the vendor's words (`customer-ended-call`, `user_hangup`).
+    #[serde(default)]
+    pub ended_reason: Option<String>,
+    /// The vendor's own summary or analysis object, verbatim, as JSON; `{}` when none.
+    #[serde(default = "empty_json_object")]
+    pub vendor_analysis: String,
 }
+
+fn empty_json_object() -> String {
+    "{}".to_string()
+}
+
+impl Default for NormalizedCall {
+    /// An empty call whose JSON fields hold `{}`.
+    fn default() -> Self {
+        Self {
+            format: String::new(),
+            vendor_call_id: None,
+            started_at_epoch_ms: None,
+            duration_ms: None,
+            utterances: Vec::new(),
+            findings: Vec::new(),
+            unknown_fields: empty_json_object(),
+            recording_urls: Vec::new(),
+            spans: Vec::new(),
+            turn_metrics: Vec::new(),
+            metrics: Vec::new(),
+            latency_percentiles: Vec::new(),
+            turns_without_latency: 0,
+            ended_reason: None,
+            vendor_analysis: empty_json_object(),
+        }
+    }
+}
+
 
 /// Which audio channel carries which party.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

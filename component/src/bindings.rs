@@ -34,6 +34,36 @@ impl wit_ingest::Guest for Component {
             .map(normalized_call)
             .map_err(ingest_error)
     }
+
+    fn format_names() -> Vec<String> {
+        ingest::format_names()
+    }
+
+    fn split_otlp(
+        body: Vec<u8>,
+        encoding: wit_ingest::OtlpEncoding,
+    ) -> Result<Vec<wit_ingest::OtlpSpan>, wit_ingest::IngestError> {
+        let encoding = match encoding {
+            wit_ingest::OtlpEncoding::Json => ingest::OtlpEncoding::Json,
+            wit_ingest::OtlpEncoding::Protobuf => ingest::OtlpEncoding::Protobuf,
+        };
+        let spans = ingest::split_otlp(&body, encoding).map_err(ingest_error)?;
+        Ok(spans
+            .into_iter()
+            .map(|span| wit_ingest::OtlpSpan {
+                conversation_id: span.conversation_id,
+                trace_id: span.trace_id,
+                span_id: span.span_id,
+                span_json: span.span_json,
+            })
+            .collect())
+    }
+
+    fn normalize_spans(spans: Vec<String>) -> Result<wit::NormalizedCall, wit_ingest::IngestError> {
+        ingest::normalize_spans(&spans)
+            .map(normalized_call)
+            .map_err(ingest_error)
+    }
 }
 
 fn ingest_error(error: ingest::IngestError) -> wit_ingest::IngestError {
@@ -57,6 +87,87 @@ fn normalized_call(call: api::NormalizedCall) -> wit::NormalizedCall {
         findings: call.findings.into_iter().map(finding_to_wit).collect(),
         unknown_fields: call.unknown_fields,
         recording_urls: call.recording_urls,
+        spans: call.spans.into_iter().map(span_to_wit).collect(),
+        turn_metrics: call
+            .turn_metrics
+            .into_iter()
+            .map(turn_metrics_to_wit)
+            .collect(),
+        metrics: call
+            .metrics
+            .into_iter()
+            .map(|metric| wit::CallMetric {
+                name: metric.name,
+                value: metric.value,
+                unit: metric.unit,
+                original: metric.original,
+                flag: metric.flag,
+            })
+            .collect(),
+        latency_percentiles: call
+            .latency_percentiles
+            .into_iter()
+            .map(|percentiles| wit::LatencyPercentiles {
+                name: percentiles.name,
+                p50_ms: percentiles.p50_ms,
+                p90_ms: percentiles.p90_ms,
+                p95_ms: percentiles.p95_ms,
+                p99_ms: percentiles.p99_ms,
+                count: percentiles.count,
+                excluded: percentiles.excluded,
+            })
+            .collect(),
+        turns_without_latency: call.turns_without_latency,
+        ended_reason: call.ended_reason,
+        vendor_analysis: call.vendor_analysis,
+    }
+}
+
+fn span_to_wit(span: api::ServiceSpan) -> wit::ServiceSpan {
+    wit::ServiceSpan {
+        kind: match span.kind {
+            api::SpanKind::Stt => wit::SpanKind::Stt,
+            api::SpanKind::Llm => wit::SpanKind::Llm,
+            api::SpanKind::Tts => wit::SpanKind::Tts,
+            api::SpanKind::Tool => wit::SpanKind::Tool,
+        },
+        turn_number: span.turn_number,
+        start_ms: span.start_ms,
+        end_ms: span.end_ms,
+        ttfb_ms: span.ttfb_ms,
+        provider: span.provider,
+        model: span.model,
+        input_tokens: span.input_tokens,
+        output_tokens: span.output_tokens,
+        text: span.text,
+        interrupted: span.interrupted,
+        original: span.original,
+    }
+}
+
+fn turn_metrics_to_wit(turn: api::TurnMetrics) -> wit::TurnMetrics {
+    wit::TurnMetrics {
+        turn_number: turn.turn_number,
+        utterance_index: turn.utterance_index,
+        interrupted: turn.interrupted,
+        values: turn
+            .values
+            .into_iter()
+            .map(|value| wit::MetricValue {
+                name: value.name,
+                value_ms: value.value_ms,
+                original: value.original,
+                quality: timing_to_wit(value.quality),
+                flag: value.flag,
+            })
+            .collect(),
+    }
+}
+
+fn timing_to_wit(timing: api::TimingQuality) -> wit::TimingQuality {
+    match timing {
+        api::TimingQuality::Exact => wit::TimingQuality::Exact,
+        api::TimingQuality::Approximate => wit::TimingQuality::Approximate,
     }
 }
 

@@ -46,7 +46,7 @@ pub fn signed_ms(ms: i64) -> String {
 }
 
 /// Formats a time on the recording as `m:ss` for labels that name a moment, such as
-/// a flag's position; `clock` keeps the tenths for the transcript.
+/// a flag's position. The transcript uses `clock`, which keeps the tenths.
 pub fn moment(ms: i64) -> String {
     let sign = if ms < 0 { "-" } else { "" };
     let total_seconds = ms.unsigned_abs() / 1000;

@@ -2,10 +2,10 @@
 //! gathered per bot turn for the transcript row that starts the turn.
 //!
 //! The vendor's values (`NormalizedCall::turn_metrics`) name the bot utterance they
-//! belong to; the analysis's response latencies name a turn of `CallAnalysis::turns`,
-//! whose first utterance is where the transcript shows them. Both are keyed by that
-//! first utterance, so a vendor value matched to the second utterance of a bot turn
-//! still sits next to the latency measured for the turn.
+//! belong to. The analysis's response latencies name a turn of `CallAnalysis::turns`,
+//! and the transcript shows them on that turn's first utterance. Both are keyed by
+//! that first utterance, so a vendor value matched to the second utterance of a bot
+//! turn still sits next to the latency measured for the turn.
 
 use std::collections::BTreeMap;
 
@@ -89,7 +89,7 @@ pub fn display_rank(name: &str) -> u8 {
     }
 }
 
-/// Whether a latency name is a whole-turn total rather than one stage.
+/// Returns whether a latency name is a whole-turn total rather than one stage.
 pub fn is_total(name: &str) -> bool {
     matches!(name, "e2e" | "turn")
 }
@@ -107,7 +107,7 @@ pub fn short_name(name: &str) -> String {
     }
 }
 
-/// What a latency name measures, for the hover text.
+/// Returns what a latency name measures, for the hover text.
 pub fn long_name(name: &str) -> String {
     match name {
         "stt" => String::from("speech to text"),
@@ -120,7 +120,7 @@ pub fn long_name(name: &str) -> String {
     }
 }
 
-/// Why a flagged value is left out of the percentiles, in words.
+/// Returns why a flagged value is left out of the percentiles, in words.
 pub fn flag_reason(flag: &str) -> String {
     let reason = match flag {
         metric_flag::NEGATIVE => "negative value",

@@ -1,4 +1,4 @@
-//! Which measurement source the call view shows.
+//! The measurement source the call view shows.
 //!
 //! The analysis keeps pauses, overlaps, dead air and latencies from both sources
 //! (the vendor's utterance times and the speech found on the recording). Drawing
@@ -7,8 +7,8 @@
 
 use callscope_api_types::{CallAnalysis, CallDetail, MeasureSource, OverlapKind};
 
-/// The source shown when a call opens: the recording when the call has one and the
-/// analysis measured any pause or overlap on it, the events otherwise.
+/// Returns the source shown when a call opens: the recording when the call has one
+/// and the analysis measured any pause or overlap on it, the events otherwise.
 pub fn default_source(detail: &CallDetail) -> MeasureSource {
     let analysis = &detail.analysis;
     let measured_on_audio = analysis.pauses.iter().any(|pause| pause.source == MeasureSource::Audio)
@@ -64,7 +64,7 @@ pub fn overlap_kind_name(kind: OverlapKind) -> &'static str {
     }
 }
 
-/// What an overlap kind means, for hover texts.
+/// Returns what an overlap kind means, for hover texts.
 pub fn overlap_kind_description(kind: OverlapKind) -> &'static str {
     match kind {
         OverlapKind::BargeIn => "the user started during bot speech and the bot stopped first",

@@ -81,7 +81,7 @@ fn facts(detail: &CallDetail, source: MeasureSource) -> Html {
     }
 }
 
-/// The user's and the bot's share of speaking time in `source`, when measured.
+/// Renders the user's and the bot's share of speaking time in `source`, when measured.
 fn talk(detail: &CallDetail, source: MeasureSource) -> Html {
     let share = |speaker: Speaker| detail.analysis.talk.iter().find(|talk| talk.speaker == speaker && talk.source == source);
     let (Some(user), Some(bot)) = (share(Speaker::User), share(Speaker::Bot)) else { return html! {} };

@@ -89,11 +89,16 @@ fn call_row(call: &CallSummary, on_open: &Callback<String>) -> Html {
         LatencyGrade::Slow => "callscope-grade-slow",
     });
     let recording_icon = if call.has_recording { html! { <span class="callscope-badge" title="Has a recording">{ "♪" }</span> } } else { html! {} };
+    let live_badge = if call.live {
+        html! { <span class="callscope-live" data-testid="live-badge" title="The call is still in progress on the event stream">{ "live" }</span> }
+    } else {
+        html! {}
+    };
 
     html! {
         <tr key={call.id.clone()} class="callscope-row" data-testid="call-row" data-call-id={call.id.clone()}
             tabindex="0" onclick={open} onkeydown={open_by_key}>
-            <td class="callscope-title-cell">{ recording_icon }{ &call.title }</td>
+            <td class="callscope-title-cell">{ recording_icon }{ &call.title }{ live_badge }</td>
             <td><span class="callscope-format">{ &call.format }</span></td>
             <td class="callscope-muted">{ imported_date(&call.imported_at) }</td>
             <td class="callscope-num">{ call.duration_ms.map(format::duration).unwrap_or_else(|| "–".into()) }</td>

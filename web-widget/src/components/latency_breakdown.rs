@@ -1,6 +1,7 @@
 //! One bot turn's latency in a line: the response latency measured on the recording
 //! and from the events, then the vendor's values per stage and its whole-turn total.
-//! Values excluded from the percentiles are struck through and say why on hover.
+//! Values excluded from the percentiles are struck through and give the reason on
+//! hover.
 
 use callscope_api_types::{MetricValue, TimingQuality};
 use yew::prelude::*;
@@ -40,7 +41,8 @@ pub fn breakdown(turn: &TurnLatency) -> Html {
     }
 }
 
-fn metric_value(value: &MetricValue) -> Html {
+/// Renders one vendor value with its name, struck through when flagged.
+pub fn metric_value(value: &MetricValue) -> Html {
     let class = classes!(
         "callscope-metric",
         latency::is_total(&value.name).then_some("callscope-metric--total"),

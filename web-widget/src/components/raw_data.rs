@@ -1,12 +1,14 @@
 //! The collapsible "Raw vendor data" section: the call-level numbers the vendor
-//! reported, its service requests, and the JSON callscope did not map (unknown
-//! fields, the vendor's own analysis), pretty-printed as text. Nothing in it is
+//! reported, every turn's latency values (also those no transcript row shows), its
+//! service requests, and the JSON callscope did not map (unknown fields, the
+//! vendor's own analysis), pretty-printed as text. Nothing in it is
 //! built until the section is opened, because the JSON of a long call can be large.
 
-use callscope_api_types::{CallMetric, NormalizedCall, ServiceSpan};
+use callscope_api_types::{CallMetric, NormalizedCall, ServiceSpan, TurnMetrics};
 use serde_json::Value;
 use yew::prelude::*;
 
+use crate::components::latency_breakdown::metric_value;
 use crate::format;
 use crate::latency;
 use crate::shared::Shared;
@@ -43,6 +45,7 @@ pub fn RawData(props: &RawDataProps) -> Html {
             if *open {
                 <div class="callscope-raw-body">
                     { metrics_table(&call.metrics) }
+                    { turns_table(&call.turn_metrics) }
                     { spans_table(&call.spans) }
                     { json_block("Unknown fields", "Keys the parser did not recognise, keyed by JSON pointer", &call.unknown_fields, "unknown-fields") }
                     { json_block("Vendor analysis", "The vendor's own summary or analysis of the call, verbatim", &call.vendor_analysis, "vendor-analysis") }
@@ -104,6 +107,37 @@ fn metrics_table(metrics: &[CallMetric]) -> Html {
             <h3 class="callscope-raw-heading">{ "Call metrics" }</h3>
             <table class="callscope-table callscope-table--compact">
                 <thead><tr><th>{ "Name" }</th><th class="callscope-num">{ "Value" }</th><th>{ "Unit" }</th><th>{ "Flag" }</th></tr></thead>
+                <tbody>{ for rows }</tbody>
+            </table>
+        </section>
+    }
+}
+
+fn turns_table(turns: &[TurnMetrics]) -> Html {
+    if turns.is_empty() {
+        return html! {};
+    }
+    let rows = turns.iter().map(|turn| {
+        let mut values: Vec<_> = turn.values.iter().collect();
+        values.sort_by_key(|value| latency::display_rank(&value.name));
+        let utterance = match turn.utterance_index {
+            Some(index) => index.to_string(),
+            None => String::from("not matched"),
+        };
+        html! {
+            <tr>
+                <td class="callscope-num">{ turn.turn_number }</td>
+                <td class="callscope-num">{ utterance }</td>
+                <td class="callscope-breakdown callscope-breakdown--cell">{ for values.into_iter().map(metric_value) }</td>
+                <td>{ if turn.interrupted { "interrupted" } else { "" } }</td>
+            </tr>
+        }
+    });
+    html! {
+        <section class="callscope-raw-part">
+            <h3 class="callscope-raw-heading" title="Every turn the vendor reported latency for; a turn not matched to an utterance has no transcript row">{ "Turn latencies" }</h3>
+            <table class="callscope-table callscope-table--compact">
+                <thead><tr><th class="callscope-num">{ "Turn" }</th><th class="callscope-num">{ "Utterance" }</th><th>{ "Values" }</th><th /></tr></thead>
                 <tbody>{ for rows }</tbody>
             </table>
         </section>

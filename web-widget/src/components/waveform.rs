@@ -333,8 +333,8 @@ pub fn Waveform(props: &WaveformProps) -> Html {
     }
 }
 
-/// The "Events / Recording" switch for the source of pauses, overlaps and latency
-/// bars.
+/// Renders the "Events / Recording" switch for the source of pauses, overlaps and
+/// latency bars.
 fn source_toggle(current: MeasureSource, on_source: &Callback<MeasureSource>) -> Html {
     let button = |source: MeasureSource, text: &'static str, title: &'static str| {
         let on_source = on_source.clone();

@@ -22,6 +22,21 @@ impl exports::callscope::plugin::ingest::Guest for Broken {
         Ok("broken".into())
     }
 
+    fn format_names() -> Vec<String> {
+        vec!["broken".into()]
+    }
+
+    fn split_otlp(
+        _body: Vec<u8>,
+        _encoding: exports::callscope::plugin::ingest::OtlpEncoding,
+    ) -> Result<Vec<exports::callscope::plugin::ingest::OtlpSpan>, IngestError> {
+        Ok(Vec::new())
+    }
+
+    fn normalize_spans(_spans: Vec<String>) -> Result<NormalizedCall, IngestError> {
+        Err(IngestError::InvalidPayload("the broken component reads no spans".into()))
+    }
+
     fn normalize(payload: Vec<u8>) -> Result<NormalizedCall, IngestError> {
         match payload.as_slice() {
             b"trap" => panic!("deliberate trap"),
@@ -47,6 +62,13 @@ impl exports::callscope::plugin::ingest::Guest for Broken {
                 findings: Vec::new(),
                 unknown_fields: "{}".into(),
                 recording_urls: Vec::new(),
+                spans: Vec::new(),
+                turn_metrics: Vec::new(),
+                metrics: Vec::new(),
+                latency_percentiles: Vec::new(),
+                turns_without_latency: 0,
+                ended_reason: None,
+                vendor_analysis: "{}".into(),
             }),
         }
     }
