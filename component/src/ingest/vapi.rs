@@ -19,8 +19,10 @@ use super::IngestError;
 use super::json::{UnknownFields, pointer_join, round_ms, time_number};
 use super::timestamp::parse_rfc3339_ms;
 
+mod metrics;
 mod times;
 
+use super::turn_metrics;
 use times::{MessageClock, MessageTimes};
 
 /// Name of this format in `detect_format` results and `NormalizedCall::format`.
@@ -203,6 +205,24 @@ pub fn normalize(root: &Value) -> Result<NormalizedCall, IngestError> {
     };
     let utterances = parser.utterances(messages, &messages_pointer, &clock);
 
+    let responses = turn_metrics::response_indices(&utterances);
+    let mut turns = metrics::turn_latencies(
+        artifact,
+        &artifact_pointer,
+        &responses,
+        duration_ms,
+        &mut parser.unknown,
+    );
+    if let Some(wait_ms) = metrics::configured_wait_ms(report) {
+        turn_metrics::flag_configuration_default(&mut turns, "endpointing", &[wait_ms]);
+    }
+    let mut call_metrics = metrics::costs(report, report_pointer);
+    call_metrics.extend(metrics::latency_averages(
+        artifact,
+        &artifact_pointer,
+        duration_ms,
+    ));
+
     Ok(NormalizedCall {
         format: FORMAT_NAME.to_string(),
         vendor_call_id,
@@ -212,6 +232,17 @@ pub fn normalize(root: &Value) -> Result<NormalizedCall, IngestError> {
         findings: parser.findings,
         unknown_fields: parser.unknown.into_json(),
         recording_urls,
+        turn_metrics: turns,
+        metrics: call_metrics,
+        ended_reason: report
+            .get("endedReason")
+            .and_then(Value::as_str)
+            .map(str::to_string),
+        vendor_analysis: report
+            .get("analysis")
+            .filter(|analysis| analysis.is_object())
+            .map_or_else(|| "{}".to_string(), Value::to_string),
+        ..NormalizedCall::default()
     })
 }
 
@@ -444,11 +475,33 @@ fn speaker_for_role(role: &str) -> Option<(Speaker, &'static [&'static str])> {
     }
 }
 
-/// Returns the spoken text, or for a tool result (which has no `message`) the tool's
-/// name and result.
+/// Returns the spoken text; for a tool call each function with its arguments, and
+/// for a tool result (which has no `message`) the tool's name and result.
 fn message_text(object: &Map<String, Value>) -> String {
-    if let Some(text) = object.get("message").and_then(Value::as_str) {
+    if let Some(text) = object
+        .get("message")
+        .and_then(Value::as_str)
+        .filter(|text| !text.is_empty())
+    {
         return text.to_string();
+    }
+    if let Some(calls) = object.get("toolCalls").and_then(Value::as_array) {
+        return calls
+            .iter()
+            .map(|call| {
+                let function = call.get("function");
+                let name = function
+                    .and_then(|function| function.get("name"))
+                    .and_then(Value::as_str)
+                    .unwrap_or("");
+                let arguments = function
+                    .and_then(|function| function.get("arguments"))
+                    .and_then(Value::as_str)
+                    .unwrap_or("");
+                format!("{name}({arguments})")
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
     }
     let name = object.get("name").and_then(Value::as_str).unwrap_or("");
     match object.get("result") {
