@@ -1,7 +1,8 @@
-//! Normalisation rules every format follows, each pinned to a small fixture: times
-//! in ms from the recording start with the original kept, duration units resolved
-//! per message, impossible delays flagged and kept out of percentiles, interrupted
-//! turns excluded, approximate anchors, and unknown fields kept.
+//! Normalisation rules every format follows, each pinned to a small fixture. Times
+//! are in ms from the recording start with the original kept, and duration units are
+//! resolved per message. Impossible delays and interrupted turns are flagged and kept
+//! out of percentiles, missing anchors give approximate values, and unknown fields
+//! are kept.
 
 mod ingest_support;
 
