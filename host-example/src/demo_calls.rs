@@ -8,7 +8,7 @@ use callscope_api_types as api;
 use sha2::{Digest, Sha256};
 
 use crate::app::AppState;
-use crate::import::{ImportRequest, LayoutChoice, import_call, ingest_event};
+use crate::import::{ImportRequest, LayoutChoice, import_call};
 use crate::runtime::OtlpEncoding;
 
 #[derive(Debug, serde::Deserialize)]
@@ -91,17 +91,9 @@ async fn load_traces(state: &AppState, title: &str, encoding: &str, payload: Vec
         other => anyhow::bail!("unknown ingest kind {other:?}; use otlp-json or otlp-protobuf"),
     };
     let spans = state.runtime.split_otlp(&payload, encoding)?;
-    let mut by_conversation: std::collections::BTreeMap<String, Vec<(String, String)>> = Default::default();
-    for span in spans {
-        by_conversation.entry(span.conversation_id).or_default().push((span.span_id, span.span_json));
-    }
-    for (conversation_id, spans) in by_conversation {
-        let all = state.storage.add_spans(conversation_id.clone(), spans).await?;
-        let call = state.runtime.normalize_spans(&all)?;
-        let (call_id, _) =
-            ingest_event(state.runtime.clone(), &state.storage, state.settings.clone(), payload.clone(), call).await?;
+    for (call_id, _) in crate::traces::store_spans(state, spans).await? {
         state.storage.set_title(call_id.clone(), title.to_owned()).await?;
-        tracing::info!(%call_id, %conversation_id, "sample trace loaded");
+        tracing::info!(%call_id, "sample trace loaded");
     }
     Ok(())
 }

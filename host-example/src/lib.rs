@@ -16,6 +16,7 @@ pub mod peaks_window;
 pub mod routes;
 pub mod runtime;
 pub mod storage;
+pub mod traces;
 pub mod webhook_auth;
 
 pub use app::{AppState, HttpLimits};

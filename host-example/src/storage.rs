@@ -88,6 +88,7 @@ CREATE TABLE IF NOT EXISTS raw_payloads (
 CREATE INDEX IF NOT EXISTS raw_payloads_call ON raw_payloads (call_id);
 CREATE TABLE IF NOT EXISTS otlp_spans (
     conversation_id TEXT NOT NULL,
+    trace_id TEXT NOT NULL,
     span_id TEXT NOT NULL,
     span_json TEXT NOT NULL,
     PRIMARY KEY (conversation_id, span_id)
@@ -317,15 +318,36 @@ impl Storage {
     }
 
     /// Stores trace spans of one conversation, ignoring span ids already stored, and
-    /// returns every span of that conversation.
-    pub async fn add_spans(&self, conversation_id: String, spans: Vec<(String, String)>) -> Result<Vec<String>, StorageError> {
+    /// returns every span of that conversation. Spans of the same traces filed earlier
+    /// under `trace:<trace id>` (because their request named no conversation) move to
+    /// this conversation; the returned list names those placeholder keys.
+    pub async fn add_spans(
+        &self,
+        conversation_id: String,
+        spans: Vec<crate::runtime::OtlpSpan>,
+    ) -> Result<(Vec<String>, Vec<String>), StorageError> {
         self.with(move |connection| {
             let transaction = connection.transaction()?;
-            for (span_id, span_json) in &spans {
+            let mut moved_from = Vec::new();
+            for span in &spans {
                 transaction.execute(
-                    "INSERT OR IGNORE INTO otlp_spans (conversation_id, span_id, span_json) VALUES (?1, ?2, ?3)",
-                    params![conversation_id, span_id, span_json],
+                    "INSERT OR IGNORE INTO otlp_spans (conversation_id, trace_id, span_id, span_json) VALUES (?1, ?2, ?3, ?4)",
+                    params![conversation_id, span.trace_id, span.span_id, span.span_json],
                 )?;
+            }
+            if !conversation_id.starts_with("trace:") {
+                let traces: std::collections::BTreeSet<&str> = spans.iter().map(|s| s.trace_id.as_str()).collect();
+                for trace_id in traces {
+                    let placeholder = format!("trace:{trace_id}");
+                    let moved = transaction.execute(
+                        "UPDATE OR IGNORE otlp_spans SET conversation_id = ?1 WHERE conversation_id = ?2",
+                        params![conversation_id, placeholder],
+                    )?;
+                    transaction.execute("DELETE FROM otlp_spans WHERE conversation_id = ?1", params![placeholder])?;
+                    if moved > 0 {
+                        moved_from.push(placeholder);
+                    }
+                }
             }
             let all = {
                 let mut statement = transaction
@@ -333,7 +355,27 @@ impl Storage {
                 statement.query_map(params![conversation_id], |row| row.get(0))?.collect::<Result<Vec<String>, _>>()?
             };
             transaction.commit()?;
-            Ok(all)
+            Ok((all, moved_from))
+        })
+        .await
+    }
+
+    /// Deletes a call and everything stored with it, by vendor key; used when trace
+    /// spans filed under a placeholder key turn out to belong to a named conversation.
+    pub async fn delete_by_vendor_key(&self, vendor_key: String) -> Result<bool, StorageError> {
+        self.with(move |connection| {
+            let transaction = connection.transaction()?;
+            let id: Option<String> = transaction
+                .query_row("SELECT id FROM calls WHERE vendor_key = ?1", params![vendor_key], |row| row.get(0))
+                .optional()?;
+            let Some(id) = id else {
+                return Ok(false);
+            };
+            transaction.execute("DELETE FROM raw_payloads WHERE call_id = ?1", params![id])?;
+            transaction.execute("DELETE FROM peaks WHERE call_id = ?1", params![id])?;
+            transaction.execute("DELETE FROM calls WHERE id = ?1", params![id])?;
+            transaction.commit()?;
+            Ok(true)
         })
         .await
     }

@@ -168,3 +168,88 @@ async fn otlp_without_token_rejected() {
         .unwrap();
     assert_eq!(response.status(), 401);
 }
+
+#[tokio::test]
+async fn retell_signed_webhook_creates_call() {
+    let server = TestServer::start(ServerOptions::default()).await;
+    let body = read("payloads/retell__call_analyzed.webhook.json");
+    let golden: api::NormalizedCall =
+        serde_json::from_slice(&read("payloads/golden/retell__call_analyzed.webhook.json")).unwrap();
+
+    let response = post_retell(&server, body.clone(), &retell_signature(&body)).await;
+    assert_eq!(response.status(), 200, "{}", response.text().await.unwrap_or_default());
+    let accepted: serde_json::Value = response.json().await.unwrap();
+    let call_id = accepted["call_id"].as_str().unwrap().to_owned();
+
+    let stored = server.state.storage.get_call(call_id).await.unwrap().unwrap();
+    assert_eq!(stored.call.format, golden.format);
+    assert_eq!(stored.call.vendor_call_id, golden.vendor_call_id);
+    assert_eq!(stored.call.utterances.len(), golden.utterances.len());
+}
+
+#[tokio::test]
+async fn retell_events_of_one_call_share_a_row() {
+    let server = TestServer::start(ServerOptions::default()).await;
+    for fixture_name in ["payloads/retell__call_started.webhook.json", "payloads/retell__call_analyzed.webhook.json"] {
+        let body = read(fixture_name);
+        let response = post_retell(&server, body.clone(), &retell_signature(&body)).await;
+        assert_eq!(response.status(), 200, "{fixture_name}");
+    }
+    assert_eq!(server.state.storage.count_calls().await.unwrap(), 1, "call_started and call_analyzed update one call");
+}
+
+/// Splits the OTLP JSON fixture into two requests, each with half of the spans.
+fn otlp_halves() -> (Vec<u8>, Vec<u8>) {
+    let whole: serde_json::Value = serde_json::from_slice(&read("payloads/pipecat__conversation.otlp.json")).unwrap();
+    let spans = whole["resourceSpans"][0]["scopeSpans"][0]["spans"].as_array().unwrap().clone();
+    let middle = spans.len() / 2;
+    let with_spans = |part: &[serde_json::Value]| {
+        let mut copy = whole.clone();
+        copy["resourceSpans"][0]["scopeSpans"][0]["spans"] = serde_json::Value::Array(part.to_vec());
+        serde_json::to_vec(&copy).unwrap()
+    };
+    (with_spans(&spans[..middle]), with_spans(&spans[middle..]))
+}
+
+async fn only_call(server: &TestServer) -> api::NormalizedCall {
+    let list = server.state.storage.list_calls(0, 10).await.unwrap();
+    assert_eq!(list.calls.len(), 1, "one conversation makes one call: {:?}", list.calls);
+    server.state.storage.get_call(list.calls[0].id.clone()).await.unwrap().unwrap().call
+}
+
+#[tokio::test]
+async fn otlp_json_and_protobuf_give_same_call() {
+    let json_server = TestServer::start(ServerOptions::default()).await;
+    let response = post_otlp(&json_server, read("payloads/pipecat__conversation.otlp.json"), "application/json").await;
+    assert_eq!(response.status(), 200, "{}", response.text().await.unwrap_or_default());
+    let from_json = only_call(&json_server).await;
+
+    let protobuf_server = TestServer::start(ServerOptions::default()).await;
+    let response = post_otlp(&protobuf_server, read("payloads/pipecat__conversation.otlp.pb"), "application/x-protobuf").await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "application/x-protobuf");
+    let from_protobuf = only_call(&protobuf_server).await;
+
+    let golden: api::NormalizedCall =
+        serde_json::from_slice(&read("payloads/golden/pipecat__conversation.json")).unwrap();
+    assert_eq!(from_json.utterances.len(), golden.utterances.len());
+    assert_eq!(from_json.spans.len(), golden.spans.len());
+    assert_eq!(from_json, from_protobuf);
+}
+
+#[tokio::test]
+async fn otlp_spans_out_of_order_across_requests() {
+    let whole_server = TestServer::start(ServerOptions::default()).await;
+    post_otlp(&whole_server, read("payloads/pipecat__conversation.otlp.json"), "application/json").await;
+    let whole = only_call(&whole_server).await;
+
+    let split_server = TestServer::start(ServerOptions::default()).await;
+    let (first, second) = otlp_halves();
+    for half in [second, first] {
+        let response = post_otlp(&split_server, half, "application/json").await;
+        assert_eq!(response.status(), 200);
+    }
+    let split = only_call(&split_server).await;
+    assert_eq!(split.utterances, whole.utterances);
+    assert_eq!(split.spans, whole.spans);
+}

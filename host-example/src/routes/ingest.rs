@@ -9,7 +9,6 @@ use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use callscope_api_types as api;
 
 use crate::app::AppState;
 use crate::http_error::HttpError;
@@ -91,22 +90,7 @@ async fn otlp_traces(State(state): State<AppState>, headers: HeaderMap, body: By
         .await
         .map_err(|e| HttpError::new(StatusCode::INTERNAL_SERVER_ERROR, "ingest-failed", e.to_string()))??;
 
-    let mut by_conversation: std::collections::BTreeMap<String, Vec<(String, String)>> = Default::default();
-    for span in spans {
-        by_conversation.entry(span.conversation_id).or_default().push((span.span_id, span.span_json));
-    }
-
-    for (conversation_id, spans) in by_conversation {
-        let all = state.storage.add_spans(conversation_id.clone(), spans).await?;
-        let runtime = state.runtime.clone();
-        let all_for_task = all.clone();
-        let call: api::NormalizedCall = tokio::task::spawn_blocking(move || runtime.normalize_spans(&all_for_task))
-            .await
-            .map_err(|e| HttpError::new(StatusCode::INTERNAL_SERVER_ERROR, "ingest-failed", e.to_string()))??;
-        let raw = serde_json::to_vec(&all).unwrap_or_default();
-        let (call_id, created) = ingest_event(state.runtime.clone(), &state.storage, state.settings.clone(), raw, call).await?;
-        tracing::info!(%call_id, %conversation_id, created, "trace spans stored");
-    }
+    crate::traces::store_spans(&state, spans).await?;
 
     // An empty ExportTraceServiceResponse means every span was accepted.
     Ok(match encoding {

@@ -64,6 +64,10 @@ pub fn settings_to_wit(value: &api::AnalysisSettings) -> wa::Settings {
         min_pause_ms: value.min_pause_ms,
         min_overlap_ms: value.min_overlap_ms,
         turn_join_gap_ms: value.turn_join_gap_ms,
+        backchannel_max_ms: value.backchannel_max_ms,
+        dead_air_min_ms: value.dead_air_min_ms,
+        slow_response_ms: value.slow_response_ms,
+        max_clock_difference_ms: value.max_clock_difference_ms,
     }
 }
 
@@ -311,9 +315,52 @@ pub fn call_analysis(value: wa::CallAnalysis) -> api::CallAnalysis {
                 end_ms: o.end_ms,
                 duration_ms: o.duration_ms,
                 interrupter: speaker(o.interrupter),
+                kind: overlap_kind(o.kind),
                 source: source(o.source),
             })
             .collect(),
+        dead_air: value
+            .dead_air
+            .into_iter()
+            .map(|d| api::DeadAir {
+                start_ms: d.start_ms,
+                end_ms: d.end_ms,
+                duration_ms: d.duration_ms,
+                source: source(d.source),
+            })
+            .collect(),
+        talk: value
+            .talk
+            .into_iter()
+            .map(|t| api::TalkTime {
+                speaker: speaker(t.speaker),
+                speech_ms: t.speech_ms,
+                share: t.share,
+                words: t.words,
+                words_per_minute: t.words_per_minute,
+                source: source(t.source),
+            })
+            .collect(),
+        alignment: value.alignment.map(|a| api::Alignment {
+            offset_ms: a.offset_ms,
+            drift_ms_per_minute: a.drift_ms_per_minute,
+            max_difference_ms: a.max_difference_ms,
+            matched: a.matched,
+        }),
+        flags: value
+            .flags
+            .into_iter()
+            .map(|f| api::Flag { code: f.code, message: f.message, at_ms: f.at_ms })
+            .collect(),
         findings: value.findings.into_iter().map(finding).collect(),
+    }
+}
+
+fn overlap_kind(value: wa::OverlapKind) -> api::OverlapKind {
+    match value {
+        wa::OverlapKind::BargeIn => api::OverlapKind::BargeIn,
+        wa::OverlapKind::TalkOver => api::OverlapKind::TalkOver,
+        wa::OverlapKind::Backchannel => api::OverlapKind::Backchannel,
+        wa::OverlapKind::FalseInterruption => api::OverlapKind::FalseInterruption,
     }
 }

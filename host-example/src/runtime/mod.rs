@@ -11,7 +11,7 @@ mod sandbox;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use callscope_api_types as api;
@@ -76,10 +76,22 @@ pub enum OtlpEncoding {
 /// One span of an OTLP export, as the component split it out.
 #[derive(Debug, Clone)]
 pub struct OtlpSpan {
+    /// `conversation.id`, or `trace:<trace id>` when no span of the trace in the
+    /// request names the conversation.
     pub conversation_id: String,
+    pub trace_id: String,
     pub span_id: String,
     /// Canonical JSON of the span with its resource and scope attributes folded in.
     pub span_json: String,
+}
+
+/// A stream event the component validated.
+#[derive(Debug, Clone)]
+pub struct ParsedEvent {
+    pub id: String,
+    pub call_id: String,
+    pub event_type: String,
+    pub json: String,
 }
 
 /// A loaded component, ready to serve requests from many threads.
@@ -89,6 +101,7 @@ pub struct ComponentRuntime {
     limits: RuntimeLimits,
     sha256: String,
     ticker_stop: Arc<AtomicBool>,
+    peak_memory_bytes: Arc<AtomicUsize>,
 }
 
 impl std::fmt::Debug for ComponentRuntime {
@@ -126,7 +139,8 @@ impl ComponentRuntime {
         start_epoch_ticker(engine.clone(), limits.epoch_tick, ticker_stop.clone());
 
         tracing::info!(component_sha = %sha256, path = %wasm_path.display(), "component loaded");
-        Ok(Self { engine, pre, limits, sha256, ticker_stop })
+        let peak_memory_bytes = Arc::new(AtomicUsize::new(0));
+        Ok(Self { engine, pre, limits, sha256, ticker_stop, peak_memory_bytes })
     }
 
     pub fn sha256(&self) -> &str {
@@ -141,9 +155,15 @@ impl ComponentRuntime {
         &self.limits
     }
 
+    /// Returns the largest linear memory any instance of this runtime has grown to, in
+    /// bytes: the guest's memory high-water mark across requests.
+    pub fn peak_memory_bytes(&self) -> usize {
+        self.peak_memory_bytes.load(Ordering::Relaxed)
+    }
+
     /// Creates a fresh store and instance for one request.
     fn instantiate(&self) -> Result<(Store<SandboxState>, bindings::Plugin), ComponentError> {
-        let mut store = Store::new(&self.engine, SandboxState::new(&self.limits));
+        let mut store = Store::new(&self.engine, SandboxState::new(&self.limits, self.peak_memory_bytes.clone()));
         store.limiter(|state| &mut state.limits);
         store.set_epoch_deadline(self.limits.deadline_ticks());
         let plugin = self.pre.instantiate(&mut store).map_err(|e| self.classify(&store, e))?;
@@ -180,7 +200,12 @@ impl ComponentRuntime {
         match result.map_err(|e| self.classify(&store, e))? {
             Ok(spans) => Ok(spans
                 .into_iter()
-                .map(|s| OtlpSpan { conversation_id: s.conversation_id, span_id: s.span_id, span_json: s.span_json })
+                .map(|s| OtlpSpan {
+                    conversation_id: s.conversation_id,
+                    trace_id: s.trace_id,
+                    span_id: s.span_id,
+                    span_json: s.span_json,
+                })
                 .collect()),
             Err(e) => Err(ComponentError::Rejected(convert::ingest_error(e))),
         }
@@ -194,6 +219,19 @@ impl ComponentRuntime {
             Ok(call) => Ok(convert::normalized_call(call)),
             Err(e) => Err(ComponentError::Rejected(convert::ingest_error(e))),
         }
+    }
+
+    /// Validates a batch of native stream events, each on its own.
+    pub fn parse_events(&self, events: &[Vec<u8>]) -> Result<Vec<Result<ParsedEvent, String>>, ComponentError> {
+        let (mut store, plugin) = self.instantiate()?;
+        let results =
+            plugin.callscope_plugin_ingest().call_parse_events(&mut store, events).map_err(|e| self.classify(&store, e))?;
+        Ok(results
+            .into_iter()
+            .map(|r| {
+                r.map(|e| ParsedEvent { id: e.id, call_id: e.call_id, event_type: e.event_type, json: e.json })
+            })
+            .collect())
     }
 
     /// Decodes a recording read from `source` in chunks of `chunk_bytes`, writing the

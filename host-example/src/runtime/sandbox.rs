@@ -1,6 +1,9 @@
 //! The state each sandboxed store carries: a WASI context that grants nothing, and a
 //! memory limiter that remembers when it said no.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use wasmtime::ResourceLimiter;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
@@ -17,9 +20,13 @@ impl SandboxState {
     /// Builds a WASI context with no preopened directories, no network, no
     /// environment variables, no arguments and stdio connected to nothing. The
     /// standard library still links clocks and random, which reveal nothing stored.
-    pub fn new(limits: &RuntimeLimits) -> Self {
+    ///
+    /// `peak_memory_bytes` is raised to the largest linear memory size this store
+    /// grants.
+    pub fn new(limits: &RuntimeLimits, peak_memory_bytes: Arc<AtomicUsize>) -> Self {
         let wasi = WasiCtxBuilder::new().allow_ip_name_lookup(false).allow_tcp(false).allow_udp(false).build();
-        Self { wasi, table: ResourceTable::new(), limits: MemoryLimiter::new(limits.memory_bytes) }
+        let limiter = MemoryLimiter { max_bytes: limits.memory_bytes, denied: false, peak_bytes: peak_memory_bytes };
+        Self { wasi, table: ResourceTable::new(), limits: limiter }
     }
 
     pub fn memory_limit_hit(&self) -> bool {
@@ -37,12 +44,8 @@ impl WasiView for SandboxState {
 pub struct MemoryLimiter {
     max_bytes: usize,
     denied: bool,
-}
-
-impl MemoryLimiter {
-    fn new(max_bytes: usize) -> Self {
-        Self { max_bytes, denied: false }
-    }
+    /// Largest memory size granted, shared with the runtime across stores.
+    peak_bytes: Arc<AtomicUsize>,
 }
 
 impl ResourceLimiter for MemoryLimiter {
@@ -51,6 +54,7 @@ impl ResourceLimiter for MemoryLimiter {
             self.denied = true;
             return Ok(false);
         }
+        self.peak_bytes.fetch_max(desired, Ordering::Relaxed);
         Ok(true)
     }
 
