@@ -253,3 +253,31 @@ fn ogg_page(header_type: u8, granule: u64, packet: &[u8]) -> Vec<u8> {
     page[22..26].copy_from_slice(&crc.to_le_bytes());
     page
 }
+
+/// Returns the jfk FLAC file with its STREAMINFO total sample count replaced.
+fn flac_declaring(total_frames: u64) -> Vec<u8> {
+    let mut flac = fixture("whisper__jfk.flac");
+    // STREAMINFO starts at byte 8; its last 36 bits of bytes 10..18 count the frames.
+    let field = &mut flac[18..26];
+    let mut packed = u64::from_be_bytes(field.try_into().unwrap());
+    packed = (packed & !((1 << 36) - 1)) | total_frames;
+    field.copy_from_slice(&packed.to_be_bytes());
+    flac
+}
+
+#[test]
+fn flac_overstated_length_is_a_finding() {
+    let summary = decode(&flac_declaring(2 * 485_100));
+    assert_eq!(summary.format.frames, 485_100);
+    assert_eq!(finding_codes(&summary), [FINDING_FRAME_COUNT_MISMATCH]);
+    assert!(summary.findings[0].message.contains("970200"), "{}", summary.findings[0].message);
+}
+
+#[test]
+fn flac_ten_hour_header_is_too_large() {
+    // 10 h at 44.1 kHz.
+    match analyse_bytes(&flac_declaring(1_587_600_000), 4096) {
+        Err(AudioError::TooLarge(message)) => assert!(message.contains("10.0 h"), "{message}"),
+        other => panic!("expected TooLarge, got {other:?}"),
+    }
+}

@@ -152,3 +152,12 @@ fn error_repeats_on_later_pushes() {
     assert_eq!(recording.finish(), Err(first));
     assert_eq!(recording.finish(), Err(AudioError::Finished));
 }
+
+#[test]
+fn understated_data_size_reads_declared_bytes() {
+    // The data chunk declares 1,600 bytes (800 frames) but 16,000 follow.
+    let wav = riff(&[pcm16_fmt(), data_chunk_declaring(1_600, &[0; 16_000])]);
+    let (summary, _) = analyse_bytes(&wav, 4096).unwrap();
+    assert_eq!(summary.format.frames, 800);
+    assert_eq!(summary.format.duration_ms, 100);
+}
