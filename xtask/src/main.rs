@@ -20,7 +20,18 @@ commands:
   build       build the component, the widget and the host
   fixtures    regenerate fixtures/calls from ../shared/corpus (needs the corpus)";
 
-fn main() -> anyhow::Result<()> {
+fn main() -> std::process::ExitCode {
+    // Print the error chain alone: a backtrace of the build tool helps nobody.
+    match run() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("xtask: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> anyhow::Result<()> {
     let command = std::env::args().nth(1).unwrap_or_default();
     let root = workspace_root();
     match command.as_str() {

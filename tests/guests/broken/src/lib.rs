@@ -37,6 +37,10 @@ impl exports::callscope::plugin::ingest::Guest for Broken {
         Err(IngestError::InvalidPayload("the broken component reads no spans".into()))
     }
 
+    fn parse_events(events: Vec<Vec<u8>>) -> Vec<Result<exports::callscope::plugin::ingest::StreamEvent, String>> {
+        events.iter().map(|_| Err("the broken component reads no events".to_owned())).collect()
+    }
+
     fn normalize(payload: Vec<u8>) -> Result<NormalizedCall, IngestError> {
         match payload.as_slice() {
             b"trap" => panic!("deliberate trap"),
@@ -81,6 +85,8 @@ impl GuestRecording for NoRecording {
         NoRecording
     }
 
+    fn expect_sample_rate(&self, _sample_rate: u32) {}
+
     fn push(&self, _chunk: Vec<u8>) -> Result<Vec<u8>, AudioError> {
         Err(AudioError::Unsupported("the broken test component decodes no audio".into()))
     }
@@ -92,11 +98,32 @@ impl GuestRecording for NoRecording {
 
 impl exports::callscope::plugin::audio::Guest for Broken {
     type Recording = NoRecording;
+
+    fn encode_peaks(
+        _level: exports::callscope::plugin::audio::PeaksLevel,
+        _sample_rate: u32,
+        _format: exports::callscope::plugin::audio::PeaksFormat,
+        _bits: u8,
+    ) -> Result<Vec<u8>, AudioError> {
+        Err(AudioError::Unsupported("the broken test component encodes no peaks".into()))
+    }
+
+    fn combine_parties(_user: AudioSummary, _bot: AudioSummary) -> Result<AudioSummary, AudioError> {
+        Err(AudioError::Unsupported("the broken test component combines no recordings".into()))
+    }
 }
 
 impl exports::callscope::plugin::analysis::Guest for Broken {
     fn default_settings() -> Settings {
-        Settings { min_pause_ms: 500, min_overlap_ms: 200, turn_join_gap_ms: 1500 }
+        Settings {
+            min_pause_ms: 500,
+            min_overlap_ms: 200,
+            turn_join_gap_ms: 1500,
+            backchannel_max_ms: 1000,
+            dead_air_min_ms: 3000,
+            slow_response_ms: 2000,
+            max_clock_difference_ms: 150,
+        }
     }
 
     fn analyze(
@@ -105,7 +132,17 @@ impl exports::callscope::plugin::analysis::Guest for Broken {
         _layout: ChannelLayout,
         _settings: Settings,
     ) -> Result<CallAnalysis, String> {
-        Ok(CallAnalysis { turns: Vec::new(), latencies: Vec::new(), pauses: Vec::new(), overlaps: Vec::new(), findings: Vec::new() })
+        Ok(CallAnalysis {
+            turns: Vec::new(),
+            latencies: Vec::new(),
+            pauses: Vec::new(),
+            overlaps: Vec::new(),
+            dead_air: Vec::new(),
+            talk: Vec::new(),
+            alignment: None,
+            flags: Vec::new(),
+            findings: Vec::new(),
+        })
     }
 }
 
