@@ -344,6 +344,22 @@ pub struct Pause {
     pub source: MeasureSource,
 }
 
+/// What an overlap was, judged from who yielded and how long the interrupter spoke.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OverlapKind {
+    /// The user started during bot speech and the bot stopped before the user did.
+    BargeIn,
+    /// Both kept talking: the bot started during user speech, or the user spoke at
+    /// length while the bot went on.
+    TalkOver,
+    /// Short user speech with a transcript during bot speech that went on ("yeah").
+    Backchannel,
+    /// Short user sound during bot speech that no transcript covers: a cough, a
+    /// click or line noise that a voice bot may take for an interruption.
+    FalseInterruption,
+}
+
 /// A stretch where user and bot speak at once.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Overlap {
@@ -352,6 +368,58 @@ pub struct Overlap {
     pub duration_ms: i64,
     /// The speaker who started talking while the other was already speaking.
     pub interrupter: Speaker,
+    pub kind: OverlapKind,
+    pub source: MeasureSource,
+}
+
+/// Silence on every channel at least [`AnalysisSettings::dead_air_min_ms`] long,
+/// between the first and the last speech of the call.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeadAir {
+    pub start_ms: i64,
+    pub end_ms: i64,
+    pub duration_ms: i64,
+    pub source: MeasureSource,
+}
+
+/// How the event clock (utterance times) relates to the recording, fitted on
+/// utterance starts matched to speech onsets: an event at recording time `t` ms
+/// carries the time `t + offset_ms + drift_ms_per_minute * t / 60000`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Alignment {
+    /// Event time minus recording time at the start of the recording.
+    pub offset_ms: i64,
+    /// Change of that difference per minute of recording.
+    pub drift_ms_per_minute: f64,
+    /// Largest difference between a matched utterance start and its speech onset.
+    pub max_difference_ms: i64,
+    /// Utterance starts matched to an onset and kept by the fit.
+    pub matched: u32,
+}
+
+/// Something about the call worth a reviewer's attention, raised by a rule with a
+/// threshold from [`AnalysisSettings`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Flag {
+    /// Stable machine-readable code, for example `slow-response`.
+    pub code: String,
+    pub message: String,
+    /// Where on the recording, when the flag concerns one moment.
+    pub at_ms: Option<i64>,
+}
+
+/// Speaking time and rate of one party.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TalkTime {
+    pub speaker: Speaker,
+    /// Time the party speaks, overlaps included.
+    pub speech_ms: i64,
+    /// `speech_ms` over the user's and bot's speech together, 0 to 1.
+    pub share: f64,
+    /// Words in the party's utterances.
+    pub words: u32,
+    /// `words` per minute of `speech_ms`; `None` without speech or words.
+    pub words_per_minute: Option<f64>,
     pub source: MeasureSource,
 }
 
@@ -367,11 +435,50 @@ pub struct AnalysisSettings {
     /// Silence inside one speaker's speech shorter than this joins two speech
     /// segments into one turn.
     pub turn_join_gap_ms: i64,
+    /// Longest user speech during bot speech that counts as a backchannel or a false
+    /// interruption. Backchannels ("yeah", "mm-hm") last well under a second.
+    #[serde(default = "default_backchannel_max_ms")]
+    pub backchannel_max_ms: i64,
+    /// Shortest silence of every party reported as dead air. 2 s of silence on a phone
+    /// line makes callers ask whether anyone is there.
+    #[serde(default = "default_dead_air_min_ms")]
+    pub dead_air_min_ms: i64,
+    /// Response latency above which a turn is flagged as slow.
+    #[serde(default = "default_slow_response_ms")]
+    pub slow_response_ms: i64,
+    /// Largest difference between event times and the recording that is not flagged.
+    /// 150 ms is about where a listener starts to hear a delay change.
+    #[serde(default = "default_max_clock_difference_ms")]
+    pub max_clock_difference_ms: i64,
+}
+
+fn default_backchannel_max_ms() -> i64 {
+    1000
+}
+
+fn default_dead_air_min_ms() -> i64 {
+    2000
+}
+
+fn default_slow_response_ms() -> i64 {
+    2000
+}
+
+fn default_max_clock_difference_ms() -> i64 {
+    150
 }
 
 impl Default for AnalysisSettings {
     fn default() -> Self {
-        Self { min_pause_ms: 500, min_overlap_ms: 200, turn_join_gap_ms: 1500 }
+        Self {
+            min_pause_ms: 500,
+            min_overlap_ms: 200,
+            turn_join_gap_ms: 1500,
+            backchannel_max_ms: default_backchannel_max_ms(),
+            dead_air_min_ms: default_dead_air_min_ms(),
+            slow_response_ms: default_slow_response_ms(),
+            max_clock_difference_ms: default_max_clock_difference_ms(),
+        }
     }
 }
 
@@ -382,5 +489,15 @@ pub struct CallAnalysis {
     pub latencies: Vec<ResponseLatency>,
     pub pauses: Vec<Pause>,
     pub overlaps: Vec<Overlap>,
+    #[serde(default)]
+    pub dead_air: Vec<DeadAir>,
+    /// Speaking time per party and source.
+    #[serde(default)]
+    pub talk: Vec<TalkTime>,
+    /// `None` without a recording, or when too few utterance starts match speech.
+    #[serde(default)]
+    pub alignment: Option<Alignment>,
+    #[serde(default)]
+    pub flags: Vec<Flag>,
     pub findings: Vec<Finding>,
 }

@@ -491,6 +491,10 @@ impl wit_analysis::Guest for Component {
             min_pause_ms: settings.min_pause_ms,
             min_overlap_ms: settings.min_overlap_ms,
             turn_join_gap_ms: settings.turn_join_gap_ms,
+            backchannel_max_ms: settings.backchannel_max_ms,
+            dead_air_min_ms: settings.dead_air_min_ms,
+            slow_response_ms: settings.slow_response_ms,
+            max_clock_difference_ms: settings.max_clock_difference_ms,
         };
 
         analysis::analyze(&utterances, &activity, layout, &settings)
@@ -504,6 +508,10 @@ fn settings_to_wit(settings: api::AnalysisSettings) -> wit_analysis::Settings {
         min_pause_ms: settings.min_pause_ms,
         min_overlap_ms: settings.min_overlap_ms,
         turn_join_gap_ms: settings.turn_join_gap_ms,
+        backchannel_max_ms: settings.backchannel_max_ms,
+        dead_air_min_ms: settings.dead_air_min_ms,
+        slow_response_ms: settings.slow_response_ms,
+        max_clock_difference_ms: settings.max_clock_difference_ms,
     }
 }
 
@@ -555,9 +563,56 @@ fn call_analysis(analysis: api::CallAnalysis) -> wit_analysis::CallAnalysis {
                 end_ms: overlap.end_ms,
                 duration_ms: overlap.duration_ms,
                 interrupter: speaker_to_wit(overlap.interrupter),
+                kind: overlap_kind_to_wit(overlap.kind),
                 source: source_to_wit(overlap.source),
             })
             .collect(),
+        dead_air: analysis
+            .dead_air
+            .into_iter()
+            .map(|found| wit_analysis::DeadAir {
+                start_ms: found.start_ms,
+                end_ms: found.end_ms,
+                duration_ms: found.duration_ms,
+                source: source_to_wit(found.source),
+            })
+            .collect(),
+        talk: analysis.talk.into_iter().map(talk_to_wit).collect(),
+        alignment: analysis.alignment.map(|alignment| wit_analysis::Alignment {
+            offset_ms: alignment.offset_ms,
+            drift_ms_per_minute: alignment.drift_ms_per_minute,
+            max_difference_ms: alignment.max_difference_ms,
+            matched: alignment.matched,
+        }),
+        flags: analysis
+            .flags
+            .into_iter()
+            .map(|flag| wit_analysis::Flag {
+                code: flag.code,
+                message: flag.message,
+                at_ms: flag.at_ms,
+            })
+            .collect(),
         findings: analysis.findings.into_iter().map(finding_to_wit).collect(),
+    }
+}
+
+fn overlap_kind_to_wit(kind: api::OverlapKind) -> wit_analysis::OverlapKind {
+    match kind {
+        api::OverlapKind::BargeIn => wit_analysis::OverlapKind::BargeIn,
+        api::OverlapKind::TalkOver => wit_analysis::OverlapKind::TalkOver,
+        api::OverlapKind::Backchannel => wit_analysis::OverlapKind::Backchannel,
+        api::OverlapKind::FalseInterruption => wit_analysis::OverlapKind::FalseInterruption,
+    }
+}
+
+fn talk_to_wit(talk: api::TalkTime) -> wit_analysis::TalkTime {
+    wit_analysis::TalkTime {
+        speaker: speaker_to_wit(talk.speaker),
+        speech_ms: talk.speech_ms,
+        share: talk.share,
+        words: talk.words,
+        words_per_minute: talk.words_per_minute,
+        source: source_to_wit(talk.source),
     }
 }

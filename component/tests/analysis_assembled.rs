@@ -6,7 +6,8 @@
 use std::path::PathBuf;
 
 use callscope_api_types::{
-    AnalysisSettings, AudioSummary, CallAnalysis, ChannelLayout, MeasureSource, PauseKind, Speaker,
+    AnalysisSettings, AudioSummary, CallAnalysis, ChannelLayout, MeasureSource, OverlapKind, PauseKind,
+    Speaker,
 };
 use callscope_component::analysis::analyze;
 use callscope_component::audio::Recording;
@@ -195,6 +196,7 @@ fn audio_overlap_has_user_interrupter() {
 
     assert_eq!(audio.len(), 1, "audio overlaps: {audio:#?}");
     assert_eq!(audio[0].interrupter, Speaker::User);
+    assert_eq!(audio[0].kind, OverlapKind::BargeIn);
     assert!(
         (audio[0].start_ms - ms(expected, "start_ms")).abs() <= AUDIO_TOLERANCE_MS,
         "overlap {:?}",

@@ -252,10 +252,38 @@ fn mixed_audio_pauses_lie_inside_turns() {
         .unwrap_or_else(|| panic!("no audio pause near 21 440 ms: {audio:#?}"));
     assert!((gap.end_ms - 23_440).abs() <= 100, "{gap:?}");
     assert_eq!(gap.kind, PauseKind::WithinTurn);
-    assert!(
-        analysis
-            .latencies
-            .iter()
-            .all(|latency| latency.source == MeasureSource::Events)
-    );
+}
+
+/// The mono audio, attributed to speakers through the transcript, measures the two
+/// response latencies the events give (320 and 640 ms) to within 150 ms.
+#[test]
+fn mixed_audio_latencies_follow_events() {
+    let bytes = std::fs::read(
+        fixtures().join("audio/azure-speech-sdk__fast-transcription__test_call_audio.wav"),
+    )
+    .expect("sales-call recording");
+    let mut recording = Recording::new();
+    for chunk in bytes.chunks(64 * 1024) {
+        recording.push(chunk).expect("recording decodes");
+    }
+    let summary = recording.finish().expect("recording finishes");
+    let call = sales_call();
+    let analysis = analyze(
+        &call.utterances,
+        &summary.activity,
+        ChannelLayout::Mixed,
+        &AnalysisSettings::default(),
+    )
+    .expect("analysis succeeds");
+
+    let audio: Vec<(u32, i64)> = analysis
+        .latencies
+        .iter()
+        .filter(|latency| latency.source == MeasureSource::Audio)
+        .map(|latency| (latency.turn_index, latency.latency_ms))
+        .collect();
+    let turns: Vec<u32> = audio.iter().map(|(turn, _)| *turn).collect();
+    assert_eq!(turns, [6, 8], "{audio:?}");
+    assert!((audio[0].1 - 320).abs() <= 150, "{audio:?}");
+    assert!((audio[1].1 - 640).abs() <= 150, "{audio:?}");
 }

@@ -1,4 +1,5 @@
-//! Turns, response latencies, pauses and overlaps of a call.
+//! Turns, response latencies, pauses, overlaps, dead air, talk time, clock
+//! alignment and flags of a call.
 //!
 //! Two sources feed the analysis. Events are the utterance times the vendor
 //! reported. Audio is the speech the audio module found on each channel of the
@@ -8,17 +9,26 @@
 //!
 //! With a [`ChannelLayout::Separate`] recording each channel carries one party, so
 //! latencies, pauses and overlaps are measured from it directly. With
-//! [`ChannelLayout::Mixed`] the audio cannot tell the parties apart; it then only
-//! refines pauses inside the spans the utterances give.
+//! [`ChannelLayout::Mixed`] the audio cannot tell the parties apart: its speech is
+//! attributed to parties through the utterance times (shifted by the fitted clock
+//! offset), which gives latencies measured on the recording, and its silences refine
+//! pauses inside the spans the utterances give. Overlaps come from the utterances
+//! alone, because one channel cannot show two voices at once.
 
 use callscope_api_types::{
-    AnalysisSettings, CallAnalysis, ChannelActivity, ChannelLayout, Finding, MeasureSource,
-    Speaker, Utterance,
+    Alignment, AnalysisSettings, CallAnalysis, ChannelActivity, ChannelLayout, Finding,
+    MeasureSource, Speaker, Utterance,
 };
 
+mod alignment;
+mod attribution;
+mod dead_air;
+mod flags;
 mod latency;
+mod overlap_kind;
 mod overlaps;
 mod pauses;
+mod talk;
 mod turns;
 
 /// Error returned when a call cannot be analysed.
@@ -46,12 +56,13 @@ pub(crate) struct Speech {
 /// reported. 150 ms is about where a listener starts to hear a delay change.
 pub const LATENCY_MISMATCH_MS: i64 = 150;
 
-/// Derives turns, response latencies, pauses and overlaps from a call's utterances
-/// and the speech found on its recording's channels (empty when there is no
-/// recording).
+/// Derives turns, response latencies, pauses, overlaps, dead air, talk time, the
+/// event-to-recording alignment and flags from a call's utterances and the speech
+/// found on its recording's channels (empty when there is no recording).
 ///
 /// Turns come from the utterances when any user or bot utterance exists, else from
-/// the audio of a `Separate` recording.
+/// the audio of a `Separate` recording. The speech of a `Mixed` recording is
+/// attributed to parties through the utterances, shifted by the alignment.
 pub fn analyze(
     utterances: &[Utterance],
     activity: &[ChannelActivity],
@@ -62,12 +73,22 @@ pub fn analyze(
     let mut findings = Vec::new();
 
     let event_speech = event_speech(utterances, &mut findings);
-    let audio_speech = match layout {
+    let (audio_speech, alignment) = match layout {
         ChannelLayout::Separate {
             user_channel,
             bot_channel,
-        } => Some(separate_speech(activity, user_channel, bot_channel)?),
-        ChannelLayout::Mixed => None,
+        } => {
+            let speech = separate_speech(activity, user_channel, bot_channel)?;
+            let alignment = fit_separate(&event_speech, &speech);
+            (Some(speech), alignment)
+        }
+        ChannelLayout::Mixed => {
+            let alignment = fit_mixed(&event_speech, activity);
+            let speech = (!activity.is_empty() && !event_speech.is_empty()).then(|| {
+                attribution::mixed_speech(activity, &event_speech, alignment.as_ref())
+            });
+            (speech, alignment)
+        }
     };
 
     let event_turns = turns::build(
@@ -94,30 +115,138 @@ pub fn analyze(
 
     let mut pauses =
         pauses::between_speech(&event_speech, settings.min_pause_ms, MeasureSource::Events);
-    let mut overlaps = overlaps::find(&event_speech, settings, MeasureSource::Events);
-    match audio_speech.as_deref() {
-        Some(speech) => {
+    let mut overlaps = overlaps::find(&event_speech, settings, MeasureSource::Events, None);
+    let mut dead_air = dead_air::find(
+        event_speech.iter().map(|piece| (piece.start_ms, piece.end_ms)),
+        settings.dead_air_min_ms,
+        MeasureSource::Events,
+    );
+    let mut talk = talk::measure(&event_speech, utterances, MeasureSource::Events);
+
+    match (layout, audio_speech.as_deref()) {
+        (ChannelLayout::Separate { .. }, Some(speech)) => {
             pauses.extend(pauses::between_speech(
                 speech,
                 settings.min_pause_ms,
                 MeasureSource::Audio,
             ));
-            overlaps.extend(overlaps::find(speech, settings, MeasureSource::Audio));
+            let transcript = user_transcript(&event_speech, alignment.as_ref());
+            overlaps.extend(overlaps::find(
+                speech,
+                settings,
+                MeasureSource::Audio,
+                transcript.as_deref(),
+            ));
         }
-        None => pauses.extend(pauses::mixed_silences(
+        _ => pauses.extend(pauses::mixed_silences(
             activity,
             &turns,
             settings.min_pause_ms,
         )),
     }
+    dead_air.extend(dead_air::find(
+        activity
+            .iter()
+            .flat_map(|channel| channel.speech.iter())
+            .map(|segment| (segment.start_ms, segment.end_ms)),
+        settings.dead_air_min_ms,
+        MeasureSource::Audio,
+    ));
+    if let Some(speech) = audio_speech.as_deref() {
+        talk.extend(talk::measure(speech, utterances, MeasureSource::Audio));
+    }
+
+    let flags = flags::raise(&flags::FlagInputs {
+        settings,
+        layout,
+        activity,
+        event_speech: &event_speech,
+        alignment: alignment.as_ref(),
+        latencies: &latencies,
+        dead_air: &dead_air,
+        overlaps: &overlaps,
+    });
 
     Ok(CallAnalysis {
         turns,
         latencies,
         pauses,
         overlaps,
+        dead_air,
+        talk,
+        alignment,
+        flags,
         findings,
     })
+}
+
+/// Fits the alignment of a two-channel recording: each utterance start against the
+/// speech onsets of its speaker's channel.
+fn fit_separate(event_speech: &[Speech], audio_speech: &[Speech]) -> Option<Alignment> {
+    let onsets_of = |speaker: Speaker| {
+        let mut onsets: Vec<i64> = audio_speech
+            .iter()
+            .filter(|piece| piece.speaker == speaker)
+            .map(|piece| piece.start_ms)
+            .collect();
+        onsets.sort_unstable();
+        onsets
+    };
+    let user_onsets = onsets_of(Speaker::User);
+    let bot_onsets = onsets_of(Speaker::Bot);
+
+    let anchors: Vec<alignment::Anchor<'_>> = event_speech
+        .iter()
+        .map(|piece| alignment::Anchor {
+            event_ms: piece.start_ms,
+            onsets: if piece.speaker == Speaker::User {
+                &user_onsets
+            } else {
+                &bot_onsets
+            },
+        })
+        .collect();
+    alignment::fit(&anchors)
+}
+
+/// Fits the alignment of a mixed recording: each utterance start against the speech
+/// onsets of every channel.
+fn fit_mixed(event_speech: &[Speech], activity: &[ChannelActivity]) -> Option<Alignment> {
+    let mut onsets: Vec<i64> = activity
+        .iter()
+        .flat_map(|channel| channel.speech.iter())
+        .map(|segment| segment.start_ms)
+        .collect();
+    onsets.sort_unstable();
+
+    let anchors: Vec<alignment::Anchor<'_>> = event_speech
+        .iter()
+        .map(|piece| alignment::Anchor {
+            event_ms: piece.start_ms,
+            onsets: &onsets,
+        })
+        .collect();
+    alignment::fit(&anchors)
+}
+
+/// Returns the user utterances in recording time, sorted by start, or `None` when
+/// the call has none: then a user sound without transcript proves nothing.
+fn user_transcript(
+    event_speech: &[Speech],
+    alignment: Option<&Alignment>,
+) -> Option<Vec<(i64, i64)>> {
+    let mut spans: Vec<(i64, i64)> = event_speech
+        .iter()
+        .filter(|piece| piece.speaker == Speaker::User)
+        .map(|piece| {
+            (
+                alignment::to_recording_ms(alignment, piece.start_ms),
+                alignment::to_recording_ms(alignment, piece.end_ms),
+            )
+        })
+        .collect();
+    spans.sort_unstable();
+    (!spans.is_empty()).then_some(spans)
 }
 
 fn check_settings(settings: &AnalysisSettings) -> Result<(), AnalysisError> {
@@ -125,6 +254,10 @@ fn check_settings(settings: &AnalysisSettings) -> Result<(), AnalysisError> {
         ("min_pause_ms", settings.min_pause_ms),
         ("min_overlap_ms", settings.min_overlap_ms),
         ("turn_join_gap_ms", settings.turn_join_gap_ms),
+        ("backchannel_max_ms", settings.backchannel_max_ms),
+        ("dead_air_min_ms", settings.dead_air_min_ms),
+        ("slow_response_ms", settings.slow_response_ms),
+        ("max_clock_difference_ms", settings.max_clock_difference_ms),
     ];
     for (name, value) in thresholds {
         if value < 0 {

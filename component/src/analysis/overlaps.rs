@@ -3,6 +3,7 @@
 use callscope_api_types::{AnalysisSettings, MeasureSource, Overlap, Speaker};
 
 use super::Speech;
+use super::overlap_kind::{self, OverlapContext};
 
 /// Finds stretches where both parties speak for at least `min_overlap_ms`.
 ///
@@ -10,11 +11,13 @@ use super::Speech;
 /// `min_pause_ms`, because such a gap is not a pause. Without this, a breath in the
 /// middle of the bot's sentence would make the bot look like the one who started
 /// second. The interrupter is the party whose joined speech started later; when
-/// both start at the same millisecond the user is named.
+/// both start at the same millisecond the user is named. `user_transcript` is passed
+/// to [`overlap_kind::classify`].
 pub(crate) fn find(
     speech: &[Speech],
     settings: &AnalysisSettings,
     source: MeasureSource,
+    user_transcript: Option<&[(i64, i64)]>,
 ) -> Vec<Overlap> {
     let user = joined(speech, Speaker::User, settings.min_pause_ms);
     let bot = joined(speech, Speaker::Bot, settings.min_pause_ms);
@@ -32,11 +35,17 @@ pub(crate) fn find(
             } else {
                 Speaker::User
             };
+            let context = OverlapContext {
+                user: (user_start, user_end),
+                bot: (bot_start, bot_end),
+                interrupter,
+            };
             overlaps.push(Overlap {
                 start_ms,
                 end_ms,
                 duration_ms: end_ms - start_ms,
                 interrupter,
+                kind: overlap_kind::classify(context, settings.backchannel_max_ms, user_transcript),
                 source,
             });
         }
@@ -51,7 +60,7 @@ pub(crate) fn find(
 
 /// Returns one speaker's speech as sorted, disjoint stretches, joining stretches
 /// separated by less than `bridge_ms`.
-fn joined(speech: &[Speech], speaker: Speaker, bridge_ms: i64) -> Vec<(i64, i64)> {
+pub(crate) fn joined(speech: &[Speech], speaker: Speaker, bridge_ms: i64) -> Vec<(i64, i64)> {
     let mut pieces: Vec<(i64, i64)> = speech
         .iter()
         .filter(|piece| piece.speaker == speaker)
@@ -88,7 +97,7 @@ mod tests {
             speech(Speaker::Bot, 0, 4_000),
             speech(Speaker::User, 3_300, 5_000),
         ];
-        let overlaps = find(&pieces, &AnalysisSettings::default(), MeasureSource::Audio);
+        let overlaps = find(&pieces, &AnalysisSettings::default(), MeasureSource::Audio, None);
         assert_eq!(overlaps.len(), 1);
         assert_eq!(
             (overlaps[0].interrupter, overlaps[0].duration_ms),
@@ -103,7 +112,7 @@ mod tests {
             speech(Speaker::Bot, 3_500, 4_000),
             speech(Speaker::User, 3_300, 5_000),
         ];
-        let overlaps = find(&pieces, &AnalysisSettings::default(), MeasureSource::Audio);
+        let overlaps = find(&pieces, &AnalysisSettings::default(), MeasureSource::Audio, None);
         assert_eq!(overlaps.len(), 1);
         assert_eq!(overlaps[0].interrupter, Speaker::User);
     }
@@ -114,6 +123,6 @@ mod tests {
             speech(Speaker::Bot, 0, 4_000),
             speech(Speaker::User, 3_900, 5_000),
         ];
-        assert!(find(&pieces, &AnalysisSettings::default(), MeasureSource::Audio).is_empty());
+        assert!(find(&pieces, &AnalysisSettings::default(), MeasureSource::Audio, None).is_empty());
     }
 }
