@@ -1,6 +1,8 @@
 //! The demo site in headless Chromium, used as a person uses it: sign in, open the
-//! Calls tab, open a call, look at its waveform, play it and seek from the
-//! transcript. Screenshots are saved to `tests/artifacts/` for a person to look at.
+//! Calls tab, open a call, look at its waveform, play it, seek from the transcript,
+//! read the per-turn latency and the raw vendor data, and switch the source of
+//! pauses and overlaps. Screenshots are saved to `tests/artifacts/` for a person to
+//! look at.
 //!
 //! Run with `cargo xtask test -p callscope-tests --test browser`, which builds the
 //! component and the widget and installs Chromium when it is missing.
@@ -188,6 +190,75 @@ async fn assembled_call_two_channels() {
 }
 
 #[tokio::test]
+async fn assembled_call_latency_and_raw_data() {
+    let _turn = ONE_BROWSER.lock().await;
+    let server = TestServer::start(ServerOptions { load_samples: true, ..Default::default() }).await;
+    let browser = Browser::start().await;
+
+    sign_in(&browser, &server, "viewer").await;
+    open_calls_tab(&browser).await;
+    let call_id = open_call(&browser, ASSEMBLED_CALL).await;
+    let detail = call_detail(&server, &call_id).await;
+
+    browser.wait_for("[data-testid=latency-breakdown]").await;
+    let rows: Vec<BreakdownRow> = browser
+        .run(
+            "return [...document.querySelectorAll('[data-testid=latency-breakdown]')].map((row) => ({
+                 utterance_index: Number(row.dataset.utteranceIndex),
+                 recording: row.querySelector('[data-testid=response-latency][data-source=recording]')?.textContent ?? null,
+             }));",
+            vec![],
+        )
+        .await;
+    eprintln!("latency rows: {rows:?}");
+    let first_utterance_of_turn = |turn_index: u32| {
+        detail.analysis.turns.iter().find(|turn| turn.index == turn_index).and_then(|turn| turn.utterances.first().copied())
+    };
+    for latency in detail.analysis.latencies.iter().filter(|latency| latency.source == api::MeasureSource::Audio) {
+        let utterance = first_utterance_of_turn(latency.turn_index);
+        assert!(
+            rows.iter().any(|row| Some(row.utterance_index) == utterance),
+            "the turn of {latency:?} has a latency row on utterance {utterance:?}"
+        );
+    }
+    for row in &rows {
+        let utterance = &detail.call.utterances[row.utterance_index as usize];
+        assert_eq!(utterance.speaker, api::Speaker::Bot, "latency row {row:?} sits on a bot utterance");
+    }
+    // Every latency of this call is under 10 s, which the widget shows in whole ms.
+    let measured = detail
+        .analysis
+        .latencies
+        .iter()
+        .find(|latency| latency.source == api::MeasureSource::Audio)
+        .expect("the assembled call has a latency measured on the recording");
+    let row = rows
+        .iter()
+        .find(|row| Some(row.utterance_index) == first_utterance_of_turn(measured.turn_index))
+        .expect("the measured latency has a row");
+    assert_eq!(row.recording.as_deref(), Some(format!("Recording{} ms", measured.latency_ms).as_str()), "measured latency of {measured:?}");
+
+    let raw = browser.wait_for("[data-testid=raw-json]").await;
+    raw.find(Locator::Css("summary")).await.unwrap().click().await.expect("opening the raw vendor data");
+    let shown = browser.wait_for("[data-testid=raw-json][open] [data-part=unknown-fields] pre").await.text().await.unwrap();
+    let shown: serde_json::Value = serde_json::from_str(&shown).expect("the unknown fields are shown as JSON");
+    let stored: serde_json::Value = serde_json::from_str(&detail.call.unknown_fields).unwrap();
+    assert_eq!(shown, stored, "the raw section shows the call's unknown fields");
+    browser.screenshot("assembled-call-latency.png").await;
+
+    let events_button = browser.wait_for("[data-testid=source-toggle] [data-source=events]").await;
+    events_button.click().await.expect("switching to the events' pauses");
+    let event_pauses = detail.analysis.pauses.iter().filter(|pause| pause.source == api::MeasureSource::Events).count();
+    poll("pause labels follow the events source", || async {
+        let labels: usize = browser.run("return document.querySelectorAll('[data-testid=pause-label]').length;", vec![]).await;
+        if labels == event_pauses { Ok(labels) } else { Err(format!("{labels} labels for {event_pauses} event pauses")) }
+    })
+    .await;
+
+    browser.close().await;
+}
+
+#[tokio::test]
 async fn wrong_password_shows_error() {
     let _turn = ONE_BROWSER.lock().await;
     let server = TestServer::start(ServerOptions::default()).await;
@@ -345,10 +416,28 @@ struct PauseLabel {
     width: f64,
 }
 
-/// Checks that every pause in the analysis has one label showing its length in
+/// Returns the source whose pauses and overlaps a call opens with: the recording
+/// when the call has one and the analysis measured any pause or overlap on it.
+fn shown_source(detail: &api::CallDetail) -> api::MeasureSource {
+    let analysis = &detail.analysis;
+    let measured_on_audio = analysis.pauses.iter().any(|pause| pause.source == api::MeasureSource::Audio)
+        || analysis.overlaps.iter().any(|overlap| overlap.source == api::MeasureSource::Audio);
+    if detail.recording.is_some() && measured_on_audio { api::MeasureSource::Audio } else { api::MeasureSource::Events }
+}
+
+/// One per-turn latency line of the transcript.
+#[derive(Debug, Deserialize)]
+struct BreakdownRow {
+    utterance_index: u32,
+    /// Text of the latency measured on the recording, such as `Recording788 ms`.
+    recording: Option<String>,
+}
+
+/// Checks that every pause of the shown source has one label showing its length in
 /// seconds with one decimal, as `1.2 s`, and returns the labels in page order.
 async fn check_pause_labels(browser: &Browser, detail: &api::CallDetail) -> Vec<PauseLabel> {
-    let pauses = &detail.analysis.pauses;
+    let source = shown_source(detail);
+    let pauses: Vec<&api::Pause> = detail.analysis.pauses.iter().filter(|pause| pause.source == source).collect();
     let labels = poll("a label for every pause", || async {
         let labels: Vec<PauseLabel> = browser
             .run(
