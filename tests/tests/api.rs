@@ -276,3 +276,35 @@ async fn faulty_component_fails_one_request() {
     assert_eq!(fine.status(), 201, "the host keeps serving after faults");
     assert_eq!(server.state.storage.count_calls().await.unwrap(), 1);
 }
+
+#[tokio::test]
+async fn peaks_export_in_audiowaveform_formats() {
+    let server = TestServer::start(ServerOptions::default()).await;
+    let admin = server.client_for("admin").await;
+    let response = import(&server, &admin, import_form(sales_payload(), Some(sales_recording()), "Sales call")).await;
+    let summary: api::CallSummary = response.json().await.unwrap();
+    let levels = server.state.storage.get_peaks(summary.id.clone()).await.unwrap();
+    let finest = &levels[0];
+
+    let url = |query: &str| server.url(&format!("/callscope/api/calls/{}/waveform?{query}", summary.id));
+    let dat = admin.get(url("format=dat&bits=8")).send().await.unwrap();
+    assert_eq!(dat.status(), 200);
+    let dat = dat.bytes().await.unwrap();
+    let word = |at: usize| i32::from_le_bytes([dat[at], dat[at + 1], dat[at + 2], dat[at + 3]]);
+    assert_eq!(word(0), 2, "version");
+    assert_eq!(word(4) & 1, 1, "flags: 8-bit");
+    assert_eq!(word(8), 16_000, "sample rate");
+    assert_eq!(word(12) as u32, finest.samples_per_pixel);
+    assert_eq!(word(16) as usize, finest.pixels(), "length in pixels");
+    assert_eq!(word(20), 1, "channels");
+    assert_eq!(dat.len(), 24 + finest.pixels() * 2, "one min and one max byte per pixel");
+
+    let json: serde_json::Value = admin.get(url("format=json&bits=16&level=1")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(json["version"], 2);
+    assert_eq!(json["bits"], 16);
+    assert_eq!(json["samples_per_pixel"], levels[1].samples_per_pixel);
+    assert_eq!(json["data"].as_array().unwrap().len(), levels[1].pixels() * 2);
+
+    let bad = admin.get(url("format=png")).send().await.unwrap();
+    assert_eq!(bad.status(), 400);
+}

@@ -39,6 +39,7 @@ pub fn router(state: AppState) -> Router {
         .route("/calls/{id}", get(get_call))
         .route("/calls/{id}/peaks", get(get_peaks))
         .route("/calls/{id}/audio", get(get_audio))
+        .route("/calls/{id}/waveform", get(export_peaks))
         .route("/live", get(live_notices))
         .layer(middleware::from_fn(require_csrf_header))
         .with_state(state)
@@ -311,4 +312,57 @@ async fn live_notices(
         Some(Ok(Event::default().event(notice.kind).data(data)))
     });
     Ok(Sse::new(notices).keep_alive(KeepAlive::default()))
+}
+
+#[derive(serde::Deserialize)]
+struct ExportQuery {
+    /// `dat` (audiowaveform binary, version 2) or `json`.
+    format: String,
+    /// 8 or 16.
+    #[serde(default = "default_bits")]
+    bits: u8,
+    /// Pyramid level, 0 being the finest.
+    #[serde(default)]
+    level: usize,
+}
+
+fn default_bits() -> u8 {
+    16
+}
+
+/// Exports one level of a call's peaks in a format audiowaveform and waveform tools
+/// such as peaks.js read.
+async fn export_peaks(
+    State(state): State<AppState>,
+    caller: Caller,
+    UrlPath(id): UrlPath<String>,
+    Query(query): Query<ExportQuery>,
+) -> Result<Response, HttpError> {
+    use crate::runtime::PeaksFileFormat;
+
+    caller.require(&state, Permission::ViewCalls)?;
+    let (format, content_type, extension) = match query.format.as_str() {
+        "dat" => (PeaksFileFormat::Dat, "application/octet-stream", "dat"),
+        "json" => (PeaksFileFormat::Json, "application/json", "json"),
+        other => {
+            return Err(HttpError::bad_request("invalid-query", format!("format {other:?} is not dat or json")));
+        }
+    };
+    let stored = state.storage.get_call(id.clone()).await?.ok_or_else(|| call_not_found(&id))?;
+    let recording = stored.recording.ok_or_else(|| HttpError::not_found(format!("call {id} has no recording")))?;
+    let levels = state.storage.get_peaks(id.clone()).await?;
+    let level = levels.get(query.level).ok_or_else(|| {
+        HttpError::bad_request("invalid-query", format!("level {} does not exist; use 0 to {}", query.level, levels.len().saturating_sub(1)))
+    })?;
+
+    let runtime = state.runtime.clone();
+    let level = level.clone();
+    let bits = query.bits;
+    let sample_rate = recording.format.sample_rate;
+    let bytes = tokio::task::spawn_blocking(move || runtime.encode_peaks(&level, sample_rate, format, bits))
+        .await
+        .map_err(|e| HttpError::new(StatusCode::INTERNAL_SERVER_ERROR, "export-failed", e.to_string()))??;
+    let disposition = format!("attachment; filename=\"{id}.{extension}\"");
+    Ok(([(axum::http::header::CONTENT_TYPE, content_type.to_owned()), (axum::http::header::CONTENT_DISPOSITION, disposition)], bytes)
+        .into_response())
 }

@@ -364,3 +364,7 @@ fn overlap_kind(value: wa::OverlapKind) -> api::OverlapKind {
         wa::OverlapKind::FalseInterruption => api::OverlapKind::FalseInterruption,
     }
 }
+
+pub fn peaks_level_to_wit(value: &api::PeaksLevel) -> wau::PeaksLevel {
+    wau::PeaksLevel { samples_per_pixel: value.samples_per_pixel, channels: value.channels, data: value.data.clone() }
+}

@@ -85,6 +85,14 @@ pub struct OtlpSpan {
     pub span_json: String,
 }
 
+/// File formats of exported waveform peaks, as the audiowaveform tool defines them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PeaksFileFormat {
+    /// Binary `.dat`, version 2.
+    Dat,
+    Json,
+}
+
 /// A stream event the component validated.
 #[derive(Debug, Clone)]
 pub struct ParsedEvent {
@@ -232,6 +240,28 @@ impl ComponentRuntime {
                 r.map(|e| ParsedEvent { id: e.id, call_id: e.call_id, event_type: e.event_type, json: e.json })
             })
             .collect())
+    }
+
+    /// Encodes one peaks level in the audiowaveform `.dat` version 2 or JSON format,
+    /// with 8- or 16-bit values.
+    pub fn encode_peaks(
+        &self,
+        level: &api::PeaksLevel,
+        sample_rate: u32,
+        format: PeaksFileFormat,
+        bits: u8,
+    ) -> Result<Vec<u8>, ComponentError> {
+        let (mut store, plugin) = self.instantiate()?;
+        let level = convert::peaks_level_to_wit(level);
+        let format = match format {
+            PeaksFileFormat::Dat => bindings::exports::callscope::plugin::audio::PeaksFormat::Dat,
+            PeaksFileFormat::Json => bindings::exports::callscope::plugin::audio::PeaksFormat::Json,
+        };
+        plugin
+            .callscope_plugin_audio()
+            .call_encode_peaks(&mut store, &level, sample_rate, format, bits)
+            .map_err(|e| self.classify(&store, e))?
+            .map_err(|e| ComponentError::Rejected(convert::audio_error(e)))
     }
 
     /// Decodes a recording read from `source` in chunks of `chunk_bytes`, writing the
