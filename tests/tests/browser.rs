@@ -44,7 +44,7 @@ async fn viewer_plays_sales_call() {
 
     open_calls_tab(&browser).await;
     let rows = browser.client.find_all(Locator::Css("[data-testid=call-row]")).await.unwrap();
-    assert_eq!(rows.len(), 2, "the calls list shows both sample calls");
+    assert_eq!(rows.len(), sample_titles().len(), "the calls list shows every sample call");
     let (table_width, wrap_width): (f64, f64) = browser
         .run(
             "const table = document.querySelector('[data-testid=calls-list] table');
@@ -541,4 +541,50 @@ async fn wait_for_audio_metadata(browser: &Browser) -> Playback {
         if state.ready_state >= 1 && state.duration > 0.0 { Ok(state) } else { Err(format!("{state:?}")) }
     })
     .await
+}
+
+/// Returns the titles of the sample calls in `fixtures/calls`, one per vendor format
+/// and recording kind.
+fn sample_titles() -> Vec<String> {
+    let mut titles = Vec::new();
+    for entry in std::fs::read_dir(callscope_tests::fixture("calls")).expect("reading fixtures/calls") {
+        let manifest = entry.unwrap().path().join("call.json");
+        if manifest.is_file() {
+            let value: serde_json::Value = serde_json::from_slice(&std::fs::read(&manifest).unwrap()).unwrap();
+            titles.push(value["title"].as_str().expect("every manifest has a title").to_owned());
+        }
+    }
+    titles.sort();
+    titles
+}
+
+#[tokio::test]
+async fn every_format_opens_in_call_view() {
+    let _turn = ONE_BROWSER.lock().await;
+    let server = TestServer::start(ServerOptions { load_samples: true, ..Default::default() }).await;
+    let browser = Browser::start().await;
+    sign_in(&browser, &server, "viewer").await;
+
+    let mut formats = std::collections::BTreeSet::new();
+    for title in sample_titles() {
+        browser.client.goto(&server.url("/")).await.expect("reloading the backoffice page");
+        open_calls_tab(&browser).await;
+        let call_id = open_call(&browser, &title).await;
+        let detail = call_detail(&server, &call_id).await;
+
+        let rows = wait_for_utterances(&browser).await;
+        assert_eq!(rows.len(), detail.call.utterances.len(), "{title}: one transcript row per utterance");
+        let header: String = browser
+            .run("return document.querySelector('[data-testid=call-header]').textContent;", vec![])
+            .await;
+        assert!(header.contains(&detail.call.format), "{title}: the header names format {}: {header:?}", detail.call.format);
+        formats.insert(detail.call.format.clone());
+        let file = format!("format-{}.png", detail.call.format);
+        browser.screenshot(&file).await;
+    }
+
+    for expected in ["vapi-end-of-call-report", "retell-call", "livekit-session-report", "callscope-ndjson"] {
+        assert!(formats.contains(expected), "a sample call of format {expected} was opened: {formats:?}");
+    }
+    assert!(formats.iter().any(|f| f.starts_with("pipecat")), "a Pipecat trace call was opened: {formats:?}");
 }
