@@ -64,6 +64,8 @@ pub struct ServerOptions {
     pub http_limits: HttpLimits,
     pub load_samples: bool,
     pub ingest: IngestSecrets,
+    /// Consume live events from NATS with this configuration.
+    pub nats: Option<callscope_host::live::nats::NatsConfig>,
 }
 
 /// Credentials the test server accepts on its ingest endpoints.
@@ -83,6 +85,7 @@ impl Default for ServerOptions {
                 vapi_secret: Some(TEST_VAPI_SECRET.into()),
                 otlp_token: Some(TEST_OTLP_TOKEN.into()),
             },
+            nats: None,
         }
     }
 }
@@ -114,6 +117,16 @@ impl TestServer {
         };
         if options.load_samples {
             callscope_host::demo_calls::load(&state, &fixture("calls")).await.expect("loading sample calls");
+        }
+
+        tokio::spawn(callscope_host::live::run_updater(state.clone()));
+        if let Some(config) = options.nats {
+            let consumer_state = state.clone();
+            tokio::spawn(async move {
+                if let Err(error) = callscope_host::live::nats::run(consumer_state, config).await {
+                    eprintln!("test NATS consumer stopped: {error:#}");
+                }
+            });
         }
 
         let dirs = SiteDirs { assets: workspace_root().join("host-example/assets"), widget: widget_dir_or_empty() };
