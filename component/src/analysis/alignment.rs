@@ -3,11 +3,12 @@
 //!
 //! Each utterance start is paired with the speech onsets of its speaker's audio. The
 //! most common difference (in [`BIN_MS`] bins, within ±[`SEARCH_MS`]) gives a coarse
-//! offset; every start is then matched to the onset nearest to it under that offset,
-//! and a least-squares line through the matched differences, refitted once without
-//! outliers, gives offset and drift. Utterance starts inside continuous speech (two
-//! utterances the detector heard as one) find no onset of their own and fall out as
-//! outliers.
+//! offset. Every start is then matched to the onset nearest to it under that offset.
+//! Matches far from the median difference are dropped, a least-squares line is
+//! fitted, matches far from the line are dropped, and the line is fitted again: its
+//! intercept is the offset and its slope the drift. Utterance starts inside
+//! continuous speech (two utterances the detector heard as one) find no onset of
+//! their own and fall out as outliers.
 
 use callscope_api_types::Alignment;
 

@@ -1,0 +1,214 @@
+//! Benchmarks of the callscope component: writes BENCHMARKS.md.
+//!
+//! Runs, in one process on one machine:
+//!
+//! 1. a one-hour two-channel 8 kHz mu-law call, assembled here from the fixture call
+//!    `fixtures/calls/assembled-mulaw` repeated end to end, decoded and analysed
+//!    inside the component (wasmtime) and by the same library compiled natively;
+//! 2. the peaks pyramid alone over one hour of 16 kHz PCM16, against a plain read of
+//!    the same bytes;
+//! 3. the guest's linear-memory high-water mark over the one-hour call;
+//! 4. the speech detector's accuracy on labelled speech (see [`accuracy`]).
+//!
+//! Usage: `callscope-bench --wasm PATH [--wasm-simd PATH] [--out PATH] [--runs N]`.
+
+mod accuracy;
+mod call;
+mod report;
+
+use std::hint::black_box;
+use std::io::Cursor;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use callscope_api_types::{AnalysisSettings, AudioSummary, CallAnalysis, ChannelLayout, Utterance};
+use callscope_component::audio::Recording;
+use callscope_component::audio::peaks::PeaksBuilder;
+use callscope_host::{ComponentRuntime, RuntimeLimits};
+
+/// Bytes per `push` call, the host's default chunk size.
+const CHUNK_BYTES: usize = 64 << 10;
+
+/// Length of the synthetic recordings.
+const HOUR_MS: i64 = 3_600_000;
+
+const LAYOUT: ChannelLayout = ChannelLayout::Separate { user_channel: 0, bot_channel: 1 };
+
+struct Options {
+    wasm: PathBuf,
+    wasm_simd: Option<PathBuf>,
+    out: PathBuf,
+    runs: usize,
+}
+
+fn main() -> Result<()> {
+    let options = parse_options()?;
+    let root = workspace_root();
+
+    let call = call::assemble_hour(&root.join("fixtures/calls/assembled-mulaw"), HOUR_MS)?;
+    eprintln!("assembled {:.1} min call, {} utterances", call.duration_ms as f64 / 60_000.0, call.utterances.len());
+
+    let native = time_native(&call, options.runs)?;
+    eprintln!("native: {:?}", native.total);
+    let component = time_component(&options.wasm, &call, options.runs)?;
+    eprintln!("component: {:?}", component.total);
+    let simd = match &options.wasm_simd {
+        Some(path) => {
+            let timing = time_component(path, &call, options.runs)?;
+            eprintln!("component (simd128): {:?}", timing.total);
+            Some(timing)
+        }
+        None => None,
+    };
+    let same_result = component.result == native.result;
+
+    let peaks = time_peaks(&root, options.runs)?;
+    let accuracy = report::measure_accuracy(&root)?;
+
+    let markdown = report::render(&report::Report {
+        call: &call,
+        native: &native,
+        component: &component,
+        simd: simd.as_ref(),
+        same_result,
+        peaks: &peaks,
+        accuracy: &accuracy,
+        runs: options.runs,
+        root: &root,
+    })?;
+    std::fs::write(&options.out, markdown).with_context(|| format!("writing {} failed", options.out.display()))?;
+    eprintln!("wrote {}", options.out.display());
+    Ok(())
+}
+
+/// Timing and result of the one-hour call on one side.
+pub struct CallTiming {
+    pub decode: Duration,
+    pub analyze: Duration,
+    pub total: Duration,
+    pub result: (AudioSummary, CallAnalysis),
+    /// Guest linear memory high-water mark; `None` natively.
+    pub peak_memory_bytes: Option<usize>,
+}
+
+fn time_native(call: &call::HourCall, runs: usize) -> Result<CallTiming> {
+    let mut best: Option<CallTiming> = None;
+    for _ in 0..runs {
+        let started = Instant::now();
+        let mut recording = Recording::new();
+        for chunk in call.wav.chunks(CHUNK_BYTES) {
+            black_box(recording.push(chunk).context("native decoding failed")?);
+        }
+        let summary = recording.finish().context("native decoding failed")?;
+        let decode = started.elapsed();
+
+        let analysis = analyze_native(&call.utterances, &summary)?;
+        let total = started.elapsed();
+        keep_fastest(&mut best, CallTiming { decode, analyze: total - decode, total, result: (summary, analysis), peak_memory_bytes: None });
+    }
+    best.context("no runs")
+}
+
+fn analyze_native(utterances: &[Utterance], summary: &AudioSummary) -> Result<CallAnalysis> {
+    callscope_component::analysis::analyze(utterances, &summary.activity, LAYOUT, &AnalysisSettings::default())
+        .context("native analysis failed")
+}
+
+fn time_component(wasm: &Path, call: &call::HourCall, runs: usize) -> Result<CallTiming> {
+    let cache = std::env::temp_dir().join("callscope-bench-cache");
+    let limits = RuntimeLimits { audio_chunk_bytes: CHUNK_BYTES, ..RuntimeLimits::default() };
+    let runtime = ComponentRuntime::load(wasm, &cache, limits).with_context(|| format!("loading {} failed", wasm.display()))?;
+
+    let mut best: Option<CallTiming> = None;
+    for _ in 0..runs {
+        let started = Instant::now();
+        let (summary, _) = runtime
+            .decode_recording(&mut Cursor::new(&call.wav), &mut std::io::sink())
+            .context("decoding in the component failed")?;
+        let decode = started.elapsed();
+
+        let analysis = runtime
+            .analyze(&call.utterances, &summary.activity, LAYOUT, &AnalysisSettings::default())
+            .context("analysis in the component failed")?;
+        let total = started.elapsed();
+        let peak = Some(runtime.peak_memory_bytes());
+        keep_fastest(&mut best, CallTiming { decode, analyze: total - decode, total, result: (summary, analysis), peak_memory_bytes: peak });
+    }
+    best.context("no runs")
+}
+
+fn keep_fastest(best: &mut Option<CallTiming>, timing: CallTiming) {
+    if best.as_ref().is_none_or(|best| timing.total < best.total) {
+        *best = Some(timing);
+    }
+}
+
+/// Peaks over one hour of 16 kHz PCM16 against a plain read of the same bytes.
+pub struct PeaksTiming {
+    pub bytes: usize,
+    pub memory_read: Duration,
+    pub peaks: Duration,
+}
+
+fn time_peaks(root: &Path, runs: usize) -> Result<PeaksTiming> {
+    let pcm = call::hour_of_pcm16(&root.join("fixtures/audio/joinly__OSR_us_000_0034_8k.wav"), HOUR_MS)?;
+
+    let mut memory_read = Duration::MAX;
+    let mut peaks = Duration::MAX;
+    for _ in 0..runs {
+        let started = Instant::now();
+        let mut sum = 0u64;
+        for word in pcm.chunks_exact(8) {
+            sum = sum.wrapping_add(u64::from_le_bytes(word.try_into().unwrap_or_default()));
+        }
+        black_box(sum);
+        memory_read = memory_read.min(started.elapsed());
+
+        let started = Instant::now();
+        let mut builder = PeaksBuilder::new(1, 16_000);
+        for pair in pcm.chunks_exact(2) {
+            let sample = i16::from_le_bytes([pair[0], pair[1]]);
+            builder.add_frame(&[f32::from(sample) / 32768.0]);
+        }
+        black_box(builder.finish());
+        peaks = peaks.min(started.elapsed());
+    }
+    Ok(PeaksTiming { bytes: pcm.len(), memory_read, peaks })
+}
+
+fn parse_options() -> Result<Options> {
+    let root = workspace_root();
+    let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root.join("target"));
+    let mut options = Options {
+        wasm: target.join("wasm32-wasip2/release/callscope_component.wasm"),
+        wasm_simd: None,
+        out: root.join("BENCHMARKS.md"),
+        runs: 3,
+    };
+
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        let mut value = || args.next().with_context(|| format!("{arg} needs a value"));
+        match arg.as_str() {
+            "--wasm" => options.wasm = PathBuf::from(value()?),
+            "--wasm-simd" => options.wasm_simd = Some(PathBuf::from(value()?)),
+            "--out" => options.out = PathBuf::from(value()?),
+            "--runs" => {
+                let text = value()?;
+                options.runs = text.parse().with_context(|| format!("--runs {text} is not a whole number"))?;
+            }
+            other => bail!(
+                "unknown argument {other}; usage: callscope-bench [--wasm PATH] [--wasm-simd PATH] [--out PATH] [--runs N]"
+            ),
+        }
+    }
+    if options.runs == 0 {
+        bail!("--runs 0: at least one run is needed");
+    }
+    Ok(options)
+}
+
+fn workspace_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
