@@ -64,6 +64,20 @@ impl wit_ingest::Guest for Component {
             .map(normalized_call)
             .map_err(ingest_error)
     }
+
+    fn parse_events(events: Vec<Vec<u8>>) -> Vec<Result<wit_ingest::StreamEvent, String>> {
+        ingest::stream::parse_events(&events)
+            .into_iter()
+            .map(|result| {
+                result.map(|event| wit_ingest::StreamEvent {
+                    id: event.id,
+                    call_id: event.call_id,
+                    event_type: event.event_type,
+                    json: event.json,
+                })
+            })
+            .collect()
+    }
 }
 
 fn ingest_error(error: ingest::IngestError) -> wit_ingest::IngestError {

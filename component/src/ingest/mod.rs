@@ -27,6 +27,7 @@ pub mod livekit;
 pub mod native;
 pub mod pipecat;
 pub mod retell;
+pub mod stream;
 mod timestamp;
 pub mod turn_metrics;
 pub mod vapi;
