@@ -277,7 +277,6 @@ impl Default for NormalizedCall {
     }
 }
 
-
 /// Which audio channel carries which party.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", tag = "kind")]
