@@ -17,6 +17,7 @@ const USAGE: &str = "usage: cargo xtask <command>
 commands:
   demo        build everything and start the demo on http://127.0.0.1:8080/
   test        build the wasm parts, install Chromium if missing, run every test
+  bench       measure speed and memory and write BENCHMARKS.md (release build)
   build       build the component, the widget and the host
   fixtures    regenerate fixtures/calls from ../shared/corpus (needs the corpus)";
 
@@ -38,6 +39,7 @@ fn run() -> anyhow::Result<()> {
         "demo" => demo(&root),
         "test" => test(&root),
         "build" => build_all(&root).map(|_| ()),
+        "bench" => bench(&root),
         "fixtures" => {
             let corpus = root.join("../shared/corpus");
             fixtures::run(&corpus, &root.join("fixtures"))
@@ -136,6 +138,34 @@ fn demo(root: &Path) -> anyhow::Result<()> {
         bail!("the demo server exited with {status}");
     }
     Ok(())
+}
+
+/// Builds the component plainly and with `+simd128`, then runs the benchmark binary,
+/// which writes BENCHMARKS.md.
+fn bench(root: &Path) -> anyhow::Result<()> {
+    ensure_wasm_targets(root)?;
+    cargo(root, &["build", "--release", "--target", "wasm32-wasip2", "-p", "callscope-component"])?;
+
+    let simd_dir = target_dir(root).join("simd128");
+    let cargo_program = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    eprintln!("xtask: cargo build (component with +simd128)");
+    let status = Command::new(&cargo_program)
+        .args(["build", "--release", "--target", "wasm32-wasip2", "-p", "callscope-component", "--target-dir"])
+        .arg(&simd_dir)
+        .env("RUSTFLAGS", "-C target-feature=+simd128")
+        .current_dir(root)
+        .status()
+        .context("building the SIMD component")?;
+    if !status.success() {
+        bail!("building the component with +simd128 failed ({status})");
+    }
+
+    let wasm = target_dir(root).join("wasm32-wasip2/release/callscope_component.wasm");
+    let wasm_simd = simd_dir.join("wasm32-wasip2/release/callscope_component.wasm");
+    let mut args = vec!["run", "--release", "-p", "callscope-bench", "--"];
+    let (wasm, wasm_simd) = (wasm.to_string_lossy().into_owned(), wasm_simd.to_string_lossy().into_owned());
+    args.extend(["--wasm", wasm.as_str(), "--wasm-simd", wasm_simd.as_str()]);
+    cargo(root, &args)
 }
 
 fn test(root: &Path) -> anyhow::Result<()> {
