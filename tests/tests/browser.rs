@@ -588,3 +588,162 @@ async fn every_format_opens_in_call_view() {
     }
     assert!(formats.iter().any(|f| f.starts_with("pipecat")), "a Pipecat trace call was opened: {formats:?}");
 }
+
+/// Fixture stream whose events the live-call test publishes, with fresh ids.
+const LIVE_STREAM_FIXTURE: &str = "streams/demo-live-call.ndjson";
+
+/// A call in progress on NATS: it appears in the list with the live badge, its open
+/// transcript grows with every published utterance without a page reload, and its
+/// live indicator goes once the call ends. Needs a NATS server with JetStream, named
+/// by `CALLSCOPE_TEST_NATS_URL`.
+#[tokio::test]
+async fn live_call_grows_in_widget() {
+    let Ok(url) = std::env::var("CALLSCOPE_TEST_NATS_URL") else {
+        eprintln!(
+            "\n==========\nSKIPPED: CALLSCOPE_TEST_NATS_URL is not set, so live_call_grows_in_widget did not run. \
+             Start a NATS server with JetStream (`nats-server -js`) and set it, for example to nats://127.0.0.1:4222.\n==========\n"
+        );
+        return;
+    };
+    let _turn = ONE_BROWSER.lock().await;
+
+    // Names of this run only, so that runs never read each other's events.
+    let tag = uuid::Uuid::new_v4().simple().to_string();
+    let mut config = callscope_host::live::nats::NatsConfig::new(url.clone());
+    config.stream = format!("CALLSCOPE_TEST_{tag}");
+    config.subject = format!("callscope-test-{tag}.events.>");
+    config.consumer = format!("callscope-test-{tag}");
+
+    let client = async_nats::connect(&url).await.unwrap_or_else(|e| panic!("connecting to NATS at {url}: {e}"));
+    let jetstream = async_nats::jetstream::new(client);
+    let stream_name = config.stream.clone();
+
+    // The test body runs in its own task, so the stream is deleted also when an
+    // assert fails. The panic is raised again after the clean-up.
+    let outcome = tokio::spawn(grow_live_call(config, jetstream.clone(), tag)).await;
+    if let Err(error) = jetstream.delete_stream(&stream_name).await {
+        eprintln!("deleting test stream {stream_name} failed: {error}; delete it by hand");
+    }
+    if let Err(error) = outcome {
+        std::panic::resume_unwind(error.into_panic());
+    }
+}
+
+async fn grow_live_call(config: callscope_host::live::nats::NatsConfig, jetstream: async_nats::jetstream::Context, tag: String) {
+    let subject = config.subject.replace('>', "demo");
+    let stream_name = config.stream.clone();
+    let events = live_events(&tag);
+    let (started, utterances, ended) = (&events[0], &events[1..6], &events[events.len() - 1]);
+    assert_eq!(ended["type"], "call_ended", "the fixture stream ends with call_ended");
+
+    let server = TestServer::start(ServerOptions { nats: Some(config), ..Default::default() }).await;
+    let browser = Browser::start().await;
+    sign_in(&browser, &server, "viewer").await;
+    let tab = browser.wait_for("a[data-tab=calls]").await;
+    tab.click().await.expect("clicking the Calls tab");
+    browser.wait_for("[data-testid=calls-tab] [data-testid=calls-list]").await;
+    // A property on `window` survives until the page reloads.
+    let _: bool = browser.run("window.callscopeLiveTest = 'no reload'; return true;", vec![]).await;
+
+    poll("the host's consumer creates the test stream", || async {
+        jetstream.get_stream(&stream_name).await.map(|_| ()).map_err(|e| e.to_string())
+    })
+    .await;
+    for event in [started, &utterances[0], &utterances[1]] {
+        publish(&jetstream, &subject, event).await;
+    }
+
+    let (call_id, count) = poll("the call appears in the list with the live badge and 2 utterances", || async {
+        let row: Option<(String, String, bool)> = browser
+            .run(
+                "const row = document.querySelector('[data-testid=call-row]');
+                 return row ? [row.dataset.callId, row.children[4].textContent, !!row.querySelector('[data-testid=live-badge]')] : null;",
+                vec![],
+            )
+            .await;
+        match row {
+            Some((id, count, true)) if count == "2" => Ok((id, count)),
+            other => Err(format!("row (call id, utterances, badge): {other:?}")),
+        }
+    })
+    .await;
+    assert_eq!(count, "2", "the list row counts the 2 published utterances");
+    browser.screenshot("live-call-list.png").await;
+
+    let row = browser.client.find(Locator::Css(&format!("[data-testid=call-row][data-call-id=\"{call_id}\"]"))).await.unwrap();
+    row.click().await.expect("clicking the live call's row");
+    browser.wait_for(&format!("[data-testid=call-view][data-call-id=\"{call_id}\"]")).await;
+    browser.wait_for("[data-testid=call-view] [data-testid=live-indicator]").await;
+    assert_eq!(transcript_rows(&browser).await, 2, "the open call shows the 2 published utterances");
+    browser.wait_for("[data-testid=no-recording]").await;
+    let media: usize = browser
+        .run("return document.querySelectorAll('[data-testid=audio], [data-testid=waveform-canvas]').length;", vec![])
+        .await;
+    assert_eq!(media, 0, "a live call without a recording has no audio element and no waveform canvas");
+
+    for (published, event) in utterances.iter().enumerate().skip(2) {
+        publish(&jetstream, &subject, event).await;
+        let expected = published + 1;
+        poll(&format!("the transcript grows to {expected} rows"), || async {
+            let rows = transcript_rows(&browser).await;
+            if rows == expected { Ok(rows) } else { Err(format!("{rows} rows")) }
+        })
+        .await;
+    }
+    let texts: Vec<String> = browser
+        .run("return [...document.querySelectorAll('[data-testid=utterance] .callscope-utterance-text')].map((e) => e.textContent);", vec![])
+        .await;
+    let published: Vec<&str> = utterances.iter().map(|event| event["text"].as_str().unwrap()).collect();
+    assert_eq!(texts, published, "the transcript shows the published utterances in order");
+    let marker: Option<String> = browser.run("return window.callscopeLiveTest ?? null;", vec![]).await;
+    assert_eq!(marker.as_deref(), Some("no reload"), "the transcript grew without reloading the page");
+    browser.wait_for("[data-testid=call-view] [data-testid=live-indicator]").await;
+    browser.screenshot("live-call-growing.png").await;
+
+    publish(&jetstream, &subject, ended).await;
+    poll("the live indicator disappears once the call ends", || async {
+        let indicators: usize = browser.run("return document.querySelectorAll('[data-testid=live-indicator]').length;", vec![]).await;
+        if indicators == 0 { Ok(()) } else { Err(format!("{indicators} live indicators")) }
+    })
+    .await;
+    assert_eq!(transcript_rows(&browser).await, 5, "the ended call keeps its 5 utterances");
+    let detail = call_detail(&server, &call_id).await;
+    assert!(!detail.summary.live, "the API no longer marks the ended call live");
+    assert_eq!(detail.call.utterances.len(), 5, "the stored call has the 5 published utterances");
+
+    let back = browser.wait_for(".callscope-back").await;
+    back.click().await.expect("going back to the calls list");
+    browser.wait_for(&format!("[data-testid=call-row][data-call-id=\"{call_id}\"]")).await;
+    let badges = browser.client.find_all(Locator::Css("[data-testid=live-badge]")).await.unwrap();
+    assert!(badges.is_empty(), "the ended call has no live badge in the list");
+
+    browser.close().await;
+}
+
+/// Returns the fixture stream's events with event ids and the call id made unique
+/// by `tag`.
+fn live_events(tag: &str) -> Vec<serde_json::Value> {
+    let text = std::fs::read_to_string(callscope_tests::fixture(LIVE_STREAM_FIXTURE)).expect("reading the live stream fixture");
+    let mut events: Vec<serde_json::Value> = text
+        .lines()
+        .filter(|line| !line.trim().is_empty())
+        .map(|line| serde_json::from_str(line).expect("every fixture line is JSON"))
+        .collect();
+    for event in &mut events {
+        let id = format!("{}-{tag}", event["id"].as_str().expect("every event has an id"));
+        event["id"] = json!(id);
+        event["call_id"] = json!(format!("live-test-{tag}"));
+    }
+    events
+}
+
+/// Publishes one event to JetStream and waits for the stream to store it.
+async fn publish(jetstream: &async_nats::jetstream::Context, subject: &str, event: &serde_json::Value) {
+    let payload = serde_json::to_vec(event).unwrap();
+    let ack = jetstream.publish(subject.to_owned(), payload.into()).await.unwrap_or_else(|e| panic!("publishing {event} on {subject}: {e}"));
+    ack.await.unwrap_or_else(|e| panic!("JetStream did not store {event}: {e}"));
+}
+
+async fn transcript_rows(browser: &Browser) -> usize {
+    browser.run("return document.querySelectorAll('[data-testid=transcript] [data-testid=utterance]').length;", vec![]).await
+}

@@ -1,5 +1,8 @@
 //! The widget's only door to the host: typed GET requests against the callscope JSON
-//! API, relative to the API base the host page passed to `mount`.
+//! API, relative to the API base the host page passed to `mount`, and the live-call
+//! feed in [`live`].
+
+pub mod live;
 
 use std::rc::Rc;
 
@@ -66,6 +69,11 @@ impl Api {
 
     pub async fn call(&self, id: &str) -> Result<CallDetail, ApiFailure> {
         self.get_json(&call_path(id)).await
+    }
+
+    /// Subscribes to live-call notices; see [`live::LiveFeed`].
+    pub fn live_feed(&self, on_event: impl Fn(live::LiveEvent) + 'static) -> live::LiveFeed {
+        live::LiveFeed::open(self.url("live"), on_event)
     }
 
     pub async fn peaks(&self, id: &str, start_ms: i64, end_ms: i64, pixels: u32) -> Result<PeaksWindow, ApiFailure> {

@@ -1,12 +1,15 @@
-//! The calls list: one table row per call, paged.
+//! The calls list: one table row per call, paged. It re-reads the page on every
+//! live notice, so calls in progress appear, grow and lose their badge in place.
 
 use callscope_api_types::CallSummary;
 use yew::prelude::*;
 
 use crate::api::Api;
-use crate::components::load::{FailureNotice, Load, use_load};
+use crate::api::live::LiveEvent;
+use crate::components::load::{FailureNotice, Load, use_live_events, use_reloadable_load};
 use crate::draw::{LatencyGrade, latency_grade};
 use crate::format;
+use crate::shared::Shared;
 
 /// Calls per page.
 pub const PAGE_SIZE: u32 = 50;
@@ -18,11 +21,14 @@ pub struct CallListProps {
     pub offset: u64,
     pub on_page: Callback<u64>,
     pub on_open: Callback<String>,
+    /// Latest live-call event; any notice may add a call or change a row.
+    pub live_event: Option<Shared<LiveEvent>>,
 }
 
 #[component]
 pub fn CallList(props: &CallListProps) -> Html {
-    let page = use_load((props.api.clone(), props.offset), |(api, offset)| async move { api.calls(offset, PAGE_SIZE).await });
+    let (page, reload) = use_reloadable_load((props.api.clone(), props.offset), |(api, offset)| async move { api.calls(offset, PAGE_SIZE).await });
+    use_live_events(props.live_event.clone(), move |_| reload.emit(()));
 
     let body = match &page {
         Load::Loading => html! { <tr class="callscope-placeholder-row"><td colspan="8">{ "Loading calls…" }</td></tr> },

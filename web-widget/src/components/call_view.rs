@@ -1,12 +1,15 @@
 //! One call: header with its numbers and flags, audio player, waveform, transcript
-//! with per-turn latency, and the raw vendor data.
+//! with per-turn latency, and the raw vendor data. A call in progress is re-read on
+//! each live notice for it, so its transcript grows in place. Until a recording
+//! is attached, the view shows the transcript without audio or waveform.
 
 use callscope_api_types::{CallDetail, MeasureSource};
 use yew::prelude::*;
 
 use crate::api::Api;
+use crate::api::live::LiveEvent;
 use crate::components::call_header::CallHeader;
-use crate::components::load::{FailureNotice, Load, use_load};
+use crate::components::load::{FailureNotice, Load, use_live_events, use_reloadable_load};
 use crate::components::raw_data::RawData;
 use crate::components::transcript::{Transcript, utterance_at};
 use crate::components::waveform::Waveform;
@@ -19,11 +22,25 @@ pub struct CallViewProps {
     pub api: Api,
     pub call_id: String,
     pub on_back: Callback<()>,
+    /// Latest live-call event; notices for other calls are ignored.
+    pub live_event: Option<Shared<LiveEvent>>,
 }
 
 #[component]
 pub fn CallView(props: &CallViewProps) -> Html {
-    let detail = use_load((props.api.clone(), props.call_id.clone()), |(api, id)| async move { api.call(&id).await });
+    let (detail, reload) = use_reloadable_load((props.api.clone(), props.call_id.clone()), |(api, id)| async move { api.call(&id).await });
+    {
+        let call_id = props.call_id.clone();
+        use_live_events(props.live_event.clone(), move |event| {
+            let concerns_call = match event {
+                LiveEvent::Notice(notice) => notice.call_id == call_id,
+                LiveEvent::Resync => true,
+            };
+            if concerns_call {
+                reload.emit(());
+            }
+        });
+    }
 
     let back = {
         let on_back = props.on_back.clone();
@@ -44,6 +61,10 @@ pub fn CallView(props: &CallViewProps) -> Html {
                 <button type="button" class="callscope-button callscope-back" onclick={back}>{ "← All calls" }</button>
                 if let Load::Loaded(detail) = &detail {
                     <h2 class="callscope-heading">{ &detail.summary.title }</h2>
+                    if detail.summary.live {
+                        <span class="callscope-live callscope-live--call" data-testid="live-indicator"
+                            title="The call is still in progress; the transcript grows as its events arrive">{ "LIVE" }</span>
+                    }
                 }
             </header>
             { body }
@@ -106,7 +127,10 @@ fn CallBody(props: &CallBodyProps) -> Html {
                 </>
             }
         }
-        None => html! { <p class="callscope-notice">{ "This call has no recording, so there is no audio or waveform. The transcript and numbers come from the call's events." }</p> },
+        None if detail.summary.live => html! {
+            <p class="callscope-notice" data-testid="no-recording">{ "This call is in progress and has no recording yet, so there is no audio or waveform. The transcript grows as the call's events arrive." }</p>
+        },
+        None => html! { <p class="callscope-notice" data-testid="no-recording">{ "This call has no recording, so there is no audio or waveform. The transcript and numbers come from the call's events." }</p> },
     };
 
     html! {

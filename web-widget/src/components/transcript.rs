@@ -41,6 +41,21 @@ pub fn Transcript(props: &TranscriptProps) -> Html {
         });
     }
 
+    {
+        // While a live call grows: a reader at the bottom of the list keeps seeing
+        // the newest utterance, and a reader scrolled up stays where they are.
+        let list_ref = list_ref.clone();
+        let last_render = use_mut_ref(|| (0_usize, 0_i32));
+        use_effect_with(props.utterances.clone(), move |utterances| {
+            let Some(list) = list_ref.cast::<web_sys::HtmlElement>() else { return };
+            let (previous_rows, previous_height) = std::mem::replace(&mut *last_render.borrow_mut(), (utterances.len(), list.scroll_height()));
+            let was_at_bottom = list.scroll_top() + list.client_height() >= previous_height - AT_BOTTOM_SLACK_PX;
+            if previous_rows > 0 && utterances.len() > previous_rows && was_at_bottom {
+                list.set_scroll_top(list.scroll_height());
+            }
+        });
+    }
+
     let rows = props.utterances.iter().enumerate().map(|(index, utterance)| {
         let on_click = {
             let on_select = props.on_select.clone();
@@ -75,6 +90,10 @@ pub fn Transcript(props: &TranscriptProps) -> Html {
         </section>
     }
 }
+
+/// Distance from the end of the transcript list within which the reader counts as
+/// at the bottom, in CSS pixels. Fractional scroll positions round by a pixel or two.
+const AT_BOTTOM_SLACK_PX: i32 = 8;
 
 /// Name shown for a speaker.
 pub fn speaker_name(speaker: Speaker) -> &'static str {
