@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use callscope_host::storage::Storage;
 
 const CALLS: usize = 4;
-const UTTERANCES_PER_CALL: usize = 60;
+const UTTERANCES_PER_CALL: usize = 300;
 
 fn nats_url() -> Option<String> {
     match std::env::var("CALLSCOPE_TEST_NATS_URL") {
@@ -135,7 +135,7 @@ impl Host {
             .arg("--nats-consumer")
             .arg(consumer)
             .arg("--nats-batch-size")
-            .arg("25")
+            .arg("10")
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -179,17 +179,20 @@ async fn wait_for_events(storage: &Storage, expected: u64, timeout: Duration) ->
         if stored >= expected || Instant::now() > deadline {
             return stored;
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        // Short polls, so the crash test kills the host while batches are in flight.
+        tokio::time::sleep(Duration::from_millis(5)).await;
     }
 }
 
-/// Waits until every call is stored as ended, then returns each call's transcript
-/// and analysis as JSON, by stream call id.
+/// Waits until every call is stored as ended with all its utterances, then returns
+/// each call's transcript and analysis as JSON, by stream call id. Redelivered events
+/// may arrive after `call_ended`, so "ended" alone does not mean complete.
 async fn final_calls(storage: &Storage, timeout: Duration) -> Vec<(String, String, String)> {
     let deadline = Instant::now() + timeout;
     loop {
         let list = storage.list_calls(0, 100).await.unwrap();
-        let done = list.calls.len() == CALLS && list.calls.iter().all(|c| !c.live);
+        let done = list.calls.len() == CALLS
+            && list.calls.iter().all(|c| !c.live && c.utterance_count as usize == UTTERANCES_PER_CALL);
         if done {
             let mut calls = Vec::new();
             for summary in list.calls {
@@ -242,8 +245,8 @@ async fn crash_mid_stream_loses_nothing() {
     assert_eq!(crashed.len(), CALLS);
     for (with_crash, without) in crashed.iter().zip(&clean) {
         assert_eq!(with_crash.0, without.0, "same calls");
-        assert_eq!(with_crash.1, without.1, "transcript of {} differs after the crash", with_crash.0);
-        assert_eq!(with_crash.2, without.2, "analysis of {} differs after the crash", with_crash.0);
+        assert!(with_crash.1 == without.1, "transcript of {} differs after the crash: {}", with_crash.0, first_difference(&with_crash.1, &without.1));
+        assert!(with_crash.2 == without.2, "analysis of {} differs after the crash: {}", with_crash.0, first_difference(&with_crash.2, &without.2));
     }
     let utterances: serde_json::Value = serde_json::from_str(&crashed[0].1).unwrap();
     assert_eq!(utterances["utterances"].as_array().unwrap().len(), UTTERANCES_PER_CALL);
@@ -273,4 +276,13 @@ async fn malformed_event_does_not_block() {
     drop(host);
 
     delete_stream(&url, &names).await;
+}
+
+/// Returns the text around the first byte where `a` and `b` differ.
+fn first_difference(a: &str, b: &str) -> String {
+    let at = a.bytes().zip(b.bytes()).position(|(x, y)| x != y).unwrap_or(a.len().min(b.len()));
+    let start = at.saturating_sub(120);
+    let end_a = (at + 120).min(a.len());
+    let end_b = (at + 120).min(b.len());
+    format!("at byte {at}:\n  with crash: {}\n  without:    {}", &a[start..end_a], &b[start..end_b])
 }

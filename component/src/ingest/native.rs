@@ -465,6 +465,13 @@ impl State {
     }
 
     fn into_call(mut self) -> NormalizedCall {
+        // A broker may redeliver events out of order, so the transcript follows time,
+        // not arrival; the sort is stable, so simultaneous utterances keep their order.
+        self.utterances.sort_by_key(|u| (u.start_ms, u.end_ms));
+        for (index, utterance) in self.utterances.iter_mut().enumerate() {
+            utterance.index = index as u32;
+        }
+
         // Delays checked against the call length once `call_ended` has been read.
         let duration = self.duration_ms;
         for value in self.turns.iter_mut().flat_map(|turn| turn.values.iter_mut()) {

@@ -60,6 +60,20 @@ mod tests {
     }
 
     #[test]
+    fn redelivered_order_gives_same_call() {
+        let started = r#"{"v":1,"id":"s","call_id":"c1","type":"call_started"}"#;
+        let first = r#"{"v":1,"id":"u1","call_id":"c1","type":"utterance","speaker":"user","text":"hello","start_ms":100,"end_ms":900}"#;
+        let second = r#"{"v":1,"id":"u2","call_id":"c1","type":"utterance","speaker":"bot","text":"hi there","start_ms":1500,"end_ms":2500}"#;
+        let ended = r#"{"v":1,"id":"e","call_id":"c1","type":"call_ended","end_ms":3000}"#;
+
+        let in_order = crate::ingest::normalize(format!("{started}\n{first}\n{second}\n{ended}").as_bytes()).unwrap();
+        let redelivered = crate::ingest::normalize(format!("{started}\n{ended}\n{second}\n{first}").as_bytes()).unwrap();
+        assert_eq!(redelivered.utterances, in_order.utterances);
+        assert_eq!(redelivered.utterances[0].text, "hello");
+        assert_eq!(redelivered.utterances[1].index, 1);
+    }
+
+    #[test]
     fn bad_event_does_not_affect_others() {
         let batch = vec![
             br#"{"v":1,"id":"e1","call_id":"c1","type":"call_started"}"#.to_vec(),
