@@ -142,7 +142,7 @@ impl Host {
             .spawn()
             .expect("starting the host binary");
 
-        // Wait for the line that says the server is up.
+        // Wait for the line the server prints once it is listening.
         let stdout = child.stdout.take().expect("piped stdout");
         let mut lines = BufReader::new(stdout).lines();
         let deadline = Instant::now() + Duration::from_secs(60);
