@@ -8,17 +8,22 @@
 //! 2. the peaks pyramid alone over one hour of 16 kHz PCM16, against a plain read of
 //!    the same bytes;
 //! 3. the guest's linear-memory high-water mark over the one-hour call;
-//! 4. the speech detector's accuracy on labelled speech (see [`accuracy`]).
+//! 4. the speech detector's accuracy on labelled speech (see [`accuracy`]);
+//! 5. the live event stream from NATS JetStream into SQLite (see [`stream`]).
 //!
-//! Usage: `callscope-bench --wasm PATH [--wasm-simd PATH] [--out PATH] [--runs N]`.
+//! Usage: `callscope-bench --wasm PATH [--wasm-simd PATH] [--out PATH] [--runs N]
+//! [--nats-url URL] [--only stream]`. With `--only stream` only the live event stream
+//! is measured, and its section replaces the one in the existing output file.
 
 mod accuracy;
 mod call;
 mod report;
+mod stream;
 
 use std::hint::black_box;
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
@@ -35,16 +40,40 @@ const HOUR_MS: i64 = 3_600_000;
 
 const LAYOUT: ChannelLayout = ChannelLayout::Separate { user_channel: 0, bot_channel: 1 };
 
+/// Events in the sustained stream runs, spread over [`STREAM_CALLS`] calls.
+const STREAM_EVENTS: usize = 200_000;
+const STREAM_CALLS: usize = 50;
+
+/// Rate, length and call count of the stream latency run.
+const LATENCY_RATE: usize = 1_000;
+const LATENCY_DURATION: Duration = Duration::from_secs(10);
+const LATENCY_CALLS: usize = 10;
+
+/// NATS server used when neither `--nats-url` nor `CALLSCOPE_BENCH_NATS_URL` is given.
+const DEFAULT_NATS_URL: &str = "nats://127.0.0.1:4222";
+
 struct Options {
     wasm: PathBuf,
     wasm_simd: Option<PathBuf>,
     out: PathBuf,
     runs: usize,
+    nats_url: String,
+    /// Measure only the live event stream and merge its section into `out`.
+    only_stream: bool,
 }
 
 fn main() -> Result<()> {
     let options = parse_options()?;
     let root = workspace_root();
+
+    if options.only_stream {
+        let stream = measure_stream(&options)?;
+        let existing = std::fs::read_to_string(&options.out).unwrap_or_default();
+        let markdown = report::merge_section(&existing, &report::render_stream(&stream)?);
+        std::fs::write(&options.out, markdown).with_context(|| format!("writing {} failed", options.out.display()))?;
+        eprintln!("wrote the live event stream section into {}", options.out.display());
+        return Ok(());
+    }
 
     let call = call::assemble_hour(&root.join("fixtures/calls/assembled-mulaw"), HOUR_MS)?;
     eprintln!("assembled {:.1} min call, {} utterances", call.duration_ms as f64 / 60_000.0, call.utterances.len());
@@ -65,6 +94,7 @@ fn main() -> Result<()> {
 
     let peaks = time_peaks(&root, options.runs)?;
     let accuracy = report::measure_accuracy(&root)?;
+    let stream = measure_stream(&options)?;
 
     let markdown = report::render(&report::Report {
         call: &call,
@@ -74,6 +104,7 @@ fn main() -> Result<()> {
         same_result,
         peaks: &peaks,
         accuracy: &accuracy,
+        stream: &stream,
         runs: options.runs,
         root: &root,
     })?;
@@ -138,6 +169,22 @@ fn time_component(wasm: &Path, call: &call::HourCall, runs: usize) -> Result<Cal
     best.context("no runs")
 }
 
+fn measure_stream(options: &Options) -> Result<stream::StreamReport> {
+    let cache = std::env::temp_dir().join("callscope-bench-cache");
+    let runtime = ComponentRuntime::load(&options.wasm, &cache, RuntimeLimits::default())
+        .with_context(|| format!("loading {} failed", options.wasm.display()))?;
+    let stream_options = stream::StreamOptions {
+        nats_url: options.nats_url.clone(),
+        events: STREAM_EVENTS,
+        calls: STREAM_CALLS,
+        latency_rate: LATENCY_RATE,
+        latency_duration: LATENCY_DURATION,
+        latency_calls: LATENCY_CALLS,
+        runs: options.runs,
+    };
+    stream::measure(stream_options, Arc::new(runtime))
+}
+
 fn keep_fastest(best: &mut Option<CallTiming>, timing: CallTiming) {
     if best.as_ref().is_none_or(|best| timing.total < best.total) {
         *best = Some(timing);
@@ -185,6 +232,8 @@ fn parse_options() -> Result<Options> {
         wasm_simd: None,
         out: root.join("BENCHMARKS.md"),
         runs: 3,
+        nats_url: std::env::var("CALLSCOPE_BENCH_NATS_URL").unwrap_or_else(|_| DEFAULT_NATS_URL.to_string()),
+        only_stream: false,
     };
 
     let mut args = std::env::args().skip(1);
@@ -198,17 +247,62 @@ fn parse_options() -> Result<Options> {
                 let text = value()?;
                 options.runs = text.parse().with_context(|| format!("--runs {text} is not a whole number"))?;
             }
+            "--nats-url" => options.nats_url = value()?,
+            "--only" => {
+                let section = value()?;
+                if section != "stream" {
+                    bail!("--only {section}: the only section that runs alone is `stream`");
+                }
+                options.only_stream = true;
+            }
             other => bail!(
-                "unknown argument {other}; usage: callscope-bench [--wasm PATH] [--wasm-simd PATH] [--out PATH] [--runs N]"
+                "unknown argument {other}; usage: callscope-bench [--wasm PATH] [--wasm-simd PATH] [--out PATH] [--runs N] \
+                 [--nats-url nats://127.0.0.1:PORT] [--only stream]"
             ),
         }
     }
     if options.runs == 0 {
         bail!("--runs 0: at least one run is needed");
     }
+    check_loopback_nats_url(&options.nats_url)?;
     Ok(options)
+}
+
+/// Accepts only `nats://127.0.0.1:PORT`: the benchmark creates and deletes streams,
+/// so it must never reach a server on another host.
+fn check_loopback_nats_url(url: &str) -> Result<()> {
+    let port = url.strip_prefix("nats://127.0.0.1:").and_then(|port| port.parse::<u16>().ok());
+    if port.is_none() {
+        bail!("--nats-url {url} is not nats://127.0.0.1:PORT; the benchmark only talks to a NATS server on this machine");
+    }
+    Ok(())
 }
 
 fn workspace_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_loopback_nats_url;
+
+    #[test]
+    fn nats_url_on_loopback_accepted() {
+        assert!(check_loopback_nats_url("nats://127.0.0.1:4222").is_ok());
+    }
+
+    #[test]
+    fn nats_url_on_other_host_rejected() {
+        assert!(check_loopback_nats_url("nats://192.0.2.1:4222").is_err());
+    }
+
+    #[test]
+    fn nats_url_with_host_suffix_rejected() {
+        assert!(check_loopback_nats_url("nats://127.0.0.1:4222.example.com").is_err());
+    }
+
+    #[test]
+    fn nats_url_without_port_rejected() {
+        assert!(check_loopback_nats_url("nats://127.0.0.1").is_err());
+    }
 }

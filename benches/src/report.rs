@@ -10,6 +10,7 @@ use callscope_api_types::{MeasureSource, OverlapKind};
 
 use crate::accuracy::{self, Accuracy};
 use crate::call::HourCall;
+use crate::stream::StreamReport;
 use crate::{CallTiming, PeaksTiming};
 
 /// Targets the benchmarks are held to.
@@ -17,6 +18,13 @@ const COMPONENT_TARGET: Duration = Duration::from_secs(1);
 const RATIO_TARGET: f64 = 1.5;
 const PEAKS_RATIO_TARGET: f64 = 3.0;
 const MEMORY_TARGET_BYTES: usize = 64 << 20;
+/// Events per second through the component from JetStream into SQLite.
+const STREAM_RATE_TARGET: f64 = 50_000.0;
+/// Maximum ratio of the no-component insert rate to the JetStream consumer rate.
+const STREAM_RATIO_TARGET: f64 = 2.0;
+
+/// Heading of the live event stream section, which `--only stream` replaces in place.
+const STREAM_HEADING: &str = "## Live event stream";
 
 /// Longest silence inside one OSR sentence (the comma pause is 610 ms).
 const SENTENCE_JOIN_MS: i64 = 700;
@@ -29,6 +37,7 @@ pub struct Report<'a> {
     pub same_result: bool,
     pub peaks: &'a PeaksTiming,
     pub accuracy: &'a [(String, Accuracy)],
+    pub stream: &'a StreamReport,
     pub runs: usize,
     pub root: &'a Path,
 }
@@ -213,9 +222,193 @@ pub fn render(report: &Report<'_>) -> Result<String> {
     }
     writeln!(
         out,
-        "\n`cargo test -p callscope-component --test analysis_vad_accuracy` holds these above floors."
+        "\n`cargo test -p callscope-component --test analysis_vad_accuracy` holds these above floors.\n"
     )?;
+    out.push_str(&render_stream(report.stream)?);
     Ok(out)
+}
+
+/// Renders the live event stream section, from its heading to a final newline.
+pub fn render_stream(report: &StreamReport) -> Result<String> {
+    let mut out = String::new();
+    let options = &report.options;
+    let rate = |duration: Duration| options.events as f64 / duration.as_secs_f64();
+    let verdict = |ok: bool| if ok { "met" } else { "**missed**" };
+
+    writeln!(out, "{STREAM_HEADING}\n")?;
+    writeln!(
+        out,
+        "{} native `utterance` events ({} bytes each on average) of {} calls, interleaved. Each path \
+         stores them into a fresh SQLite database in WAL mode. {} The NATS server ({}) is a \
+         separate process and can use the other cores. async-nats {}, rusqlite {}; load average \
+         at the end of this section {}.\n",
+        options.events,
+        report.mean_event_bytes,
+        options.calls,
+        match report.pinned_cpu {
+            Some(cpu) => format!(
+                "The host side runs on a current-thread tokio runtime in a thread pinned to CPU {cpu}; \
+                 the blocking threads that run the component and SQLite inherit the pin, so it uses one core."
+            ),
+            None => "Pinning to one CPU failed, so the blocking threads may use several cores.".to_string(),
+        },
+        options.nats_url,
+        locked_version(&crate::workspace_root(), "async-nats"),
+        locked_version(&crate::workspace_root(), "rusqlite"),
+        load_average()
+    )?;
+
+    writeln!(
+        out,
+        "Each path runs {} time{}, each time into a new database (and a new JetStream stream), and the fastest run counts.\n",
+        options.runs,
+        if options.runs == 1 { "" } else { "s" }
+    )?;
+    writeln!(out, "| path | s | events/s |\n|---|---|---|")?;
+    match &report.consumer {
+        Ok(run) => writeln!(
+            out,
+            "| JetStream → `live::nats::run` (component, SQLite), events published beforehand | {:.3} | {:.0} |",
+            run.consume.as_secs_f64(),
+            rate(run.consume)
+        )?,
+        Err(_) => writeln!(out, "| JetStream → `live::nats::run` | not measured | |")?,
+    }
+    writeln!(
+        out,
+        "| `live::store_batch` called directly (component, SQLite), {} events a batch | {:.3} | {:.0} |",
+        crate::stream::BATCH_EVENTS,
+        report.store_batch.as_secs_f64(),
+        rate(report.store_batch)
+    )?;
+    writeln!(
+        out,
+        "| no-component baseline: id, call id and type read with serde_json on the host, `Storage::insert_events` | {:.3} | {:.0} |\n",
+        report.direct_insert.as_secs_f64(),
+        rate(report.direct_insert)
+    )?;
+
+    match &report.consumer {
+        Ok(run) => {
+            let consumer_rate = rate(run.consume);
+            let ratio = run.consume.as_secs_f64() / report.direct_insert.as_secs_f64();
+            writeln!(
+                out,
+                "- through the component from JetStream: **{consumer_rate:.0} events/s** (target at least {STREAM_RATE_TARGET:.0}: {})",
+                verdict(consumer_rate >= STREAM_RATE_TARGET)
+            )?;
+            writeln!(
+                out,
+                "- JetStream consumer time / no-component baseline time: **{ratio:.2}** (target at most {STREAM_RATIO_TARGET}: {})",
+                verdict(ratio <= STREAM_RATIO_TARGET)
+            )?;
+            writeln!(
+                out,
+                "- publishing the events to JetStream beforehand took {:.3} s ({:.0} events/s, publish acknowledgements awaited 1000 at a time)",
+                run.publish.as_secs_f64(),
+                rate(run.publish)
+            )?;
+            writeln!(
+                out,
+                "- JetStream consumer time - `store_batch` time: {:.3} s, {:.1} µs an event. The consumer does what \
+                 `store_batch` does plus one fetch request a batch and one acknowledgement message an event, all on \
+                 the same core.",
+                run.consume.as_secs_f64() - report.store_batch.as_secs_f64(),
+                (run.consume.as_secs_f64() - report.store_batch.as_secs_f64()) * 1e6 / options.events as f64
+            )?;
+            let memory = &run.memory;
+            let mib = |kib: u64| kib as f64 / 1024.0;
+            writeln!(
+                out,
+                "- process memory over the {} consumer runs ({} events consumed in all): VmRSS {:.1} MiB at the start of \
+                 the first, {:.1} MiB at most at the {} ms polls, {:.1} MiB at the end of the last; VmHWM of the whole process at the end {:.1} MiB. The consumer fetches the next batch \
+                 only after the previous one is stored, and at most {} events are delivered and unacknowledged at once.",
+                options.runs,
+                options.runs * options.events,
+                mib(memory.rss_start_kib),
+                mib(memory.rss_max_kib),
+                crate::stream::POLL_INTERVAL.as_millis(),
+                mib(memory.rss_end_kib),
+                mib(memory.hwm_end_kib),
+                callscope_host::live::nats::NatsConfig::new("").max_in_flight
+            )?;
+        }
+        Err(reason) => writeln!(out, "- JetStream consumer: not measured, because {reason}")?,
+    }
+    writeln!(
+        out,
+        "- `store_batch` / no-component baseline: {:.2}. The difference is the component's validation in wasmtime \
+         (`parse_events`, one call a batch) plus building the batch.",
+        report.store_batch.as_secs_f64() / report.direct_insert.as_secs_f64()
+    )?;
+    writeln!(
+        out,
+        "- the live updater (`live::run_updater`) was not running during these three paths, so they measure ingest alone.\n"
+    )?;
+
+    writeln!(out, "### Latency from publish to the SSE notice\n")?;
+    match &report.latency {
+        Ok(run) => {
+            let millis = |quantile: f64| run.percentile(quantile).map_or("none".to_string(), |d| format!("{}", d.as_millis()));
+            writeln!(
+                out,
+                "{} events published at {} events/s ({:.0} events/s achieved) for {} s over {} calls into a served host (consumer, updater and \
+                 router on the pinned runtime), read from `GET /callscope/api/live` signed in as the demo viewer. \
+                 An event's latency runs from just before its publish to the first notice whose `utterance_count` \
+                 covers it.\n",
+                run.published,
+                options.latency_rate,
+                run.published as f64 / run.publishing.as_secs_f64(),
+                options.latency_duration.as_secs(),
+                options.latency_calls
+            )?;
+            writeln!(out, "| p50 ms | p99 ms | max ms | events covered | notices |\n|---|---|---|---|---|")?;
+            writeln!(
+                out,
+                "| **{}** | **{}** | {} | {} of {} | {} |\n",
+                millis(0.5),
+                millis(0.99),
+                millis(1.0),
+                run.latencies.len(),
+                run.published,
+                run.notices
+            )?;
+            if run.uncovered > 0 {
+                writeln!(
+                    out,
+                    "- **{}** events were covered by no notice within 5 s of the last publish.",
+                    run.uncovered
+                )?;
+            }
+            writeln!(
+                out,
+                "- The updater coalesces by design: after the first event that marks a call it sleeps {} ms \
+                 (`UPDATE_INTERVAL`), then rebuilds every marked call from all its stored events (normalise and \
+                 analyse in the component, store) and sends one notice each. An event therefore waits up to that \
+                 interval plus the rebuilds ahead of it, and the interval dominates the latency; the rebuild grows \
+                 with the call's length.\n",
+                callscope_host::live::UPDATE_INTERVAL.as_millis()
+            )?;
+        }
+        Err(reason) => writeln!(out, "Not measured, because {reason}\n")?,
+    }
+    Ok(out)
+}
+
+/// Replaces the live event stream section of `existing` with `section`, keeping every
+/// other section; appends it when `existing` has none.
+pub fn merge_section(existing: &str, section: &str) -> String {
+    let Some(start) = existing.find(&format!("{STREAM_HEADING}\n")) else {
+        let mut merged = existing.trim_end().to_string();
+        if !merged.is_empty() {
+            merged.push_str("\n\n");
+        }
+        merged.push_str(section);
+        return merged;
+    };
+    let after = start + STREAM_HEADING.len();
+    let end = existing[after..].find("\n## ").map_or(existing.len(), |at| after + at + 1);
+    format!("{}{section}{}", &existing[..start], existing[end..].trim_start_matches('\n').to_string().as_str())
 }
 
 fn cpu_model() -> String {
@@ -249,4 +442,35 @@ fn locked_version(root: &Path, package: &str) -> String {
     lock.find(&marker)
         .and_then(|at| lock[at + marker.len()..].split('"').next().map(str::to_string))
         .unwrap_or_else(|| "unknown".to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::merge_section;
+
+    const SECTION: &str = "## Live event stream\n\nnew numbers\n";
+
+    #[test]
+    fn merge_replaces_stream_section_in_middle() {
+        let existing = "# Benchmarks\n\n## Live event stream\n\nold numbers\n\n### Latency\n\nold\n\n## Later\n\nkept\n";
+        let merged = merge_section(existing, SECTION);
+        assert_eq!(merged, "# Benchmarks\n\n## Live event stream\n\nnew numbers\n## Later\n\nkept\n");
+    }
+
+    #[test]
+    fn merge_replaces_stream_section_at_end() {
+        let merged = merge_section("# Benchmarks\n\n## Live event stream\n\nold\n", SECTION);
+        assert_eq!(merged, "# Benchmarks\n\n## Live event stream\n\nnew numbers\n");
+    }
+
+    #[test]
+    fn merge_appends_missing_section() {
+        let merged = merge_section("# Benchmarks\n\n## Other\n\nkept\n", SECTION);
+        assert_eq!(merged, "# Benchmarks\n\n## Other\n\nkept\n\n## Live event stream\n\nnew numbers\n");
+    }
+
+    #[test]
+    fn merge_into_empty_file() {
+        assert_eq!(merge_section("", SECTION), SECTION);
+    }
 }
