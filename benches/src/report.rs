@@ -18,7 +18,7 @@ const COMPONENT_TARGET: Duration = Duration::from_secs(1);
 const RATIO_TARGET: f64 = 1.5;
 const PEAKS_RATIO_TARGET: f64 = 3.0;
 const MEMORY_TARGET_BYTES: usize = 64 << 20;
-/// Events per second through the component from JetStream into SQLite.
+/// Minimum events per second through the component from JetStream into SQLite.
 const STREAM_RATE_TARGET: f64 = 50_000.0;
 /// Maximum ratio of the no-component insert rate to the JetStream consumer rate.
 const STREAM_RATIO_TARGET: f64 = 2.0;
@@ -396,7 +396,7 @@ pub fn render_stream(report: &StreamReport) -> Result<String> {
 }
 
 /// Replaces the live event stream section of `existing` with `section`, keeping every
-/// other section; appends it when `existing` has none.
+/// other section. Appends it when `existing` has none.
 pub fn merge_section(existing: &str, section: &str) -> String {
     let Some(start) = existing.find(&format!("{STREAM_HEADING}\n")) else {
         let mut merged = existing.trim_end().to_string();
