@@ -13,7 +13,7 @@ pub mod audio;
 pub use api::*;
 pub use audio::*;
 
-/// Who produced an utterance.
+/// The party that produced an utterance.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Speaker {
@@ -37,7 +37,7 @@ impl Speaker {
         }
     }
 
-    /// Whether the speaker is heard on the recording.
+    /// Returns whether the speaker is heard on the recording.
     pub fn is_audible(self) -> bool {
         matches!(self, Speaker::User | Speaker::Bot)
     }
@@ -277,11 +277,11 @@ impl Default for NormalizedCall {
     }
 }
 
-/// Which audio channel carries which party.
+/// Assignment of parties to audio channels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", tag = "kind")]
 pub enum ChannelLayout {
-    /// All parties on one channel (or a mono mix); the transcript tells who speaks when.
+    /// All parties on one channel (or a mono mix), so the transcript attributes speech to speakers.
     Mixed,
     /// User and bot on separate channels of one recording.
     Separate { user_channel: u16, bot_channel: u16 },
@@ -300,7 +300,7 @@ pub struct Turn {
     pub source: MeasureSource,
 }
 
-/// Where a measured value comes from.
+/// Source of a measured value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum MeasureSource {

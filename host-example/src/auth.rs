@@ -1,4 +1,4 @@
-//! Who is asking. callscope keeps no user database: the backoffice supplies an
+//! Authentication of requests. callscope keeps no user database: the backoffice supplies an
 //! [`Authenticator`] that maps a request to a user and the backoffice's role names,
 //! and a role map turns those names into callscope permissions.
 
@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal {
     pub user: String,
-    /// Role names as the backoffice knows them.
+    /// Role names as the backoffice defines them.
     pub roles: Vec<String>,
 }
 
@@ -39,7 +39,7 @@ impl RoleMap {
         Self { roles: roles.into_iter().map(|(name, perms)| (name, perms.into_iter().collect())).collect() }
     }
 
-    /// The example backoffice's roles: everyone views, only admins import.
+    /// Returns the example backoffice's roles: everyone views, only admins import.
     pub fn demo() -> Self {
         Self::new([
             ("viewer".to_owned(), vec![Permission::ViewCalls]),
@@ -48,7 +48,7 @@ impl RoleMap {
         ])
     }
 
-    /// Whether any of the principal's roles grants `permission`. Unknown role names
+    /// Returns whether any of the principal's roles grants `permission`. Unknown role names
     /// grant nothing.
     pub fn allows(&self, principal: &Principal, permission: Permission) -> bool {
         principal.roles.iter().any(|role| self.roles.get(role).is_some_and(|perms| perms.contains(&permission)))
