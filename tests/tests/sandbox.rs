@@ -82,3 +82,24 @@ fn memory_bomb_stops_at_memory_limit() {
     let call = runtime.normalize(b"fine").expect("the next request succeeds");
     assert_eq!(call.format, "broken");
 }
+
+/// Returns the value of `key` in the broken component's `key=value;...` probe report.
+fn probe_value<'a>(report: &'a str, key: &str) -> &'a str {
+    report
+        .split(';')
+        .find_map(|pair| pair.strip_prefix(key).and_then(|rest| rest.strip_prefix('=')))
+        .unwrap_or_else(|| panic!("probe report {report:?} has no {key}"))
+}
+
+#[test]
+fn sandbox_grants_no_environment_files_or_network() {
+    let runtime = load_runtime(&broken_component_wasm(), short_limits());
+    let call = runtime.normalize(b"probe").expect("the probe runs");
+    let report = call.vendor_call_id.expect("the probe reports what it reached");
+
+    assert_eq!(probe_value(&report, "env"), "0", "no environment variables: {report}");
+    assert_eq!(probe_value(&report, "args"), "0", "no arguments: {report}");
+    assert_eq!(probe_value(&report, "root"), "denied", "no directory listing: {report}");
+    assert_eq!(probe_value(&report, "passwd"), "denied", "no host files: {report}");
+    assert_eq!(probe_value(&report, "tcp"), "denied", "no network: {report}");
+}

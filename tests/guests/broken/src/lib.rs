@@ -50,6 +50,7 @@ impl exports::callscope::plugin::ingest::Guest for Broken {
                     counter = std::hint::black_box(counter.wrapping_add(1));
                 }
             }
+            b"probe" => Ok(NormalizedCall { vendor_call_id: Some(probe_sandbox()), ..empty_call() }),
             b"grow" => {
                 let mut hoard: Vec<Vec<u8>> = Vec::new();
                 loop {
@@ -57,25 +58,41 @@ impl exports::callscope::plugin::ingest::Guest for Broken {
                     std::hint::black_box(&hoard);
                 }
             }
-            _ => Ok(NormalizedCall {
-                format: "broken".into(),
-                vendor_call_id: None,
-                started_at_epoch_ms: None,
-                duration_ms: None,
-                utterances: Vec::new(),
-                findings: Vec::new(),
-                unknown_fields: "{}".into(),
-                recording_urls: Vec::new(),
-                spans: Vec::new(),
-                turn_metrics: Vec::new(),
-                metrics: Vec::new(),
-                latency_percentiles: Vec::new(),
-                turns_without_latency: 0,
-                ended_reason: None,
-                vendor_analysis: "{}".into(),
-            }),
+            _ => Ok(empty_call()),
         }
     }
+}
+
+fn empty_call() -> NormalizedCall {
+    NormalizedCall {
+        format: "broken".into(),
+        vendor_call_id: None,
+        started_at_epoch_ms: None,
+        duration_ms: None,
+        utterances: Vec::new(),
+        findings: Vec::new(),
+        unknown_fields: "{}".into(),
+        recording_urls: Vec::new(),
+        spans: Vec::new(),
+        turn_metrics: Vec::new(),
+        metrics: Vec::new(),
+        latency_percentiles: Vec::new(),
+        turns_without_latency: 0,
+        ended_reason: None,
+        vendor_analysis: "{}".into(),
+    }
+}
+
+/// Tries what a hostile component would try and reports what it could reach, as
+/// `key=value` pairs separated by `;`.
+fn probe_sandbox() -> String {
+    let env = std::env::vars().count();
+    let args = std::env::args().count();
+    let root = std::fs::read_dir("/").map(|entries| entries.count().to_string()).unwrap_or_else(|_| "denied".into());
+    let passwd = std::fs::read("/etc/passwd").map(|b| b.len().to_string()).unwrap_or_else(|_| "denied".into());
+    let cwd = std::env::current_dir().map(|p| p.display().to_string()).unwrap_or_else(|_| "none".into());
+    let tcp = std::net::TcpStream::connect("127.0.0.1:9").map(|_| "connected").unwrap_or("denied");
+    format!("env={env};args={args};root={root};passwd={passwd};cwd={cwd};tcp={tcp}")
 }
 
 struct NoRecording;
