@@ -72,7 +72,7 @@ pub struct PeaksWindow {
     pub data: Vec<i16>,
 }
 
-/// The signed-in backoffice user as the host sees them.
+/// The signed-in backoffice user as the host authenticated them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Me {
     pub user: String,
@@ -84,6 +84,6 @@ pub struct Me {
 pub struct ApiError {
     /// Stable machine-readable kind, for example `invalid-audio`.
     pub error: String,
-    /// What failed, on which value, and what to do.
+    /// Description of what failed, on which value, and what to do.
     pub message: String,
 }

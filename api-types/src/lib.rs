@@ -21,7 +21,7 @@ pub enum Speaker {
     User,
     /// The voice bot.
     Bot,
-    /// A system prompt or other text nobody spoke.
+    /// A system prompt or other text that was not spoken.
     System,
     /// A tool call or tool result.
     Tool,
@@ -84,7 +84,7 @@ pub struct Utterance {
 pub struct Finding {
     /// Stable machine-readable code, for example `duration-unit-ambiguous`.
     pub code: String,
-    /// Where in the input, as a JSON pointer (`/message/artifact/messages/3/duration`).
+    /// Location in the input, as a JSON pointer (`/message/artifact/messages/3/duration`).
     pub path: String,
     pub message: String,
 }
@@ -160,11 +160,11 @@ pub struct MetricValue {
     pub name: String,
     /// The value in milliseconds; `None` when the vendor's value is not a number.
     pub value_ms: Option<i64>,
-    /// Where the value came from and its original value and unit, as a JSON object
+    /// Source of the value with its original value and unit, as a JSON object
     /// such as `{"path":"/message/artifact/performanceMetrics/turnLatencies/3/modelLatency","value":812,"unit":"ms"}`.
     pub original: String,
     pub quality: TimingQuality,
-    /// Why the value is excluded from percentiles (see [`metric_flag`]); `None` when
+    /// Reason the value is excluded from percentiles (see [`metric_flag`]); `None` when
     /// it counts.
     pub flag: Option<String>,
 }
@@ -174,7 +174,7 @@ pub struct MetricValue {
 pub struct TurnMetrics {
     /// The vendor's turn number, or its position when the vendor has none, from 0.
     pub turn_number: u32,
-    /// Index of the bot utterance this turn's answer is, when it can be matched.
+    /// Index of the bot utterance that replies in this turn, when it can be matched.
     pub utterance_index: Option<u32>,
     /// Whether the user interrupted the bot in this turn.
     pub interrupted: bool,
@@ -242,7 +242,7 @@ pub struct NormalizedCall {
     /// Bot turns for which no usable end-to-end latency exists.
     #[serde(default)]
     pub turns_without_latency: u32,
-    /// Why the call ended, in the vendor's words (`customer-ended-call`, `user_hangup`).
+    /// Reason the call ended, in the vendor's words (`customer-ended-call`, `user_hangup`).
     #[serde(default)]
     pub ended_reason: Option<String>,
     /// The vendor's own summary or analysis object, verbatim, as JSON; `{}` when none.
@@ -310,10 +310,10 @@ pub enum MeasureSource {
     Audio,
 }
 
-/// Time from the end of the user's speech to the start of the bot's answer.
+/// Time from the end of the user's speech to the start of the bot's reply.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ResponseLatency {
-    /// The bot turn that answers.
+    /// The bot turn that replies.
     pub turn_index: u32,
     pub user_end_ms: i64,
     pub bot_start_ms: i64,
@@ -403,7 +403,7 @@ pub struct Flag {
     /// Stable machine-readable code, for example `slow-response`.
     pub code: String,
     pub message: String,
-    /// Where on the recording, when the flag concerns one moment.
+    /// Position on the recording, when the flag concerns one moment.
     pub at_ms: Option<i64>,
 }
 

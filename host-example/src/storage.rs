@@ -319,8 +319,8 @@ impl Storage {
 
     /// Stores trace spans of one conversation, ignoring span ids already stored, and
     /// returns every span of that conversation. Spans of the same traces filed earlier
-    /// under `trace:<trace id>` (because their request named no conversation) move to
-    /// this conversation; the returned list names those placeholder keys.
+    /// under `trace:<trace id>`, because their request named no conversation, move to
+    /// this conversation. The second returned list names those placeholder keys.
     pub async fn add_spans(
         &self,
         conversation_id: String,
@@ -360,8 +360,8 @@ impl Storage {
         .await
     }
 
-    /// Deletes a call and everything stored with it, by vendor key; used when trace
-    /// spans filed under a placeholder key turn out to belong to a named conversation.
+    /// Deletes a call and everything stored with it, by vendor key. Trace spans filed
+    /// under a placeholder key use it once they turn out to belong to a named conversation.
     pub async fn delete_by_vendor_key(&self, vendor_key: String) -> Result<bool, StorageError> {
         self.with(move |connection| {
             let transaction = connection.transaction()?;

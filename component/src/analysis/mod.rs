@@ -52,6 +52,14 @@ pub(crate) struct Speech {
     pub utterance: Option<u32>,
 }
 
+#[cfg(test)]
+impl Speech {
+    /// Returns speech detected on the audio, tied to no utterance.
+    pub(crate) fn audio(speaker: Speaker, start_ms: i64, end_ms: i64) -> Self {
+        Self { speaker, start_ms, end_ms, utterance: None }
+    }
+}
+
 /// Largest difference between the event and audio latency of one turn that is not
 /// reported. 150 ms is about where a listener starts to hear a delay change.
 pub const LATENCY_MISMATCH_MS: i64 = 150;

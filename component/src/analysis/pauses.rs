@@ -118,12 +118,7 @@ mod tests {
     use callscope_api_types::{Segment, Speaker};
 
     fn speech(speaker: Speaker, start_ms: i64, end_ms: i64) -> Speech {
-        Speech {
-            speaker,
-            start_ms,
-            end_ms,
-            utterance: None,
-        }
+        Speech::audio(speaker, start_ms, end_ms)
     }
 
     #[test]

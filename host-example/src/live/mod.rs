@@ -1,9 +1,9 @@
 //! Calls in progress: events from a stream are validated by the component, stored
 //! once by id, and turned into a growing call that open widgets follow over SSE.
 //!
-//! The stream consumer only validates and stores; the [`LiveHub`]'s updater task
+//! The stream consumer only validates and stores. The [`LiveHub`]'s updater task
 //! rebuilds each touched call from its stored events at most every
-//! [`UPDATE_INTERVAL`], so a busy stream is never slowed down by re-analysis.
+//! [`UPDATE_INTERVAL`], so re-analysis never slows down a busy stream.
 
 pub mod nats;
 pub mod replay;
@@ -27,7 +27,7 @@ pub const UPDATE_INTERVAL: Duration = Duration::from_millis(500);
 /// this many notices are buffered per receiver.
 const NOTICE_BUFFER: usize = 1024;
 
-/// What changed for a call, sent to SSE subscribers.
+/// Notice of a changed call, sent to SSE subscribers.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct LiveNotice {
     /// callscope's id of the call.
@@ -145,7 +145,7 @@ async fn rebuild(state: &AppState, stream_call_id: &str) -> anyhow::Result<()> {
 
     let kind = if ended { "final" } else { "update" };
     tracing::debug!(%call_id, %stream_call_id, kind, "live call rebuilt");
-    // No subscriber is not an error: nobody has the call open.
+    // A send without subscribers fails, which only means no widget is open.
     let _ = state.live.notices.send(LiveNotice { call_id, kind, utterance_count });
     Ok(())
 }

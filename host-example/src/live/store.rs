@@ -42,13 +42,13 @@ pub struct AcceptedEvent {
 /// An event the component rejected, kept with its error so nothing is lost.
 #[derive(Debug, Clone)]
 pub struct RejectedEvent {
-    /// Where it came from, for example `nats:callscope.events.call-1 #42`.
+    /// Origin of the event, for example `nats:callscope.events.call-1 #42`.
     pub source: String,
     pub payload: Vec<u8>,
     pub error: String,
 }
 
-/// What one committed batch changed.
+/// Changes made by one committed batch.
 #[derive(Debug, Default, Clone)]
 pub struct BatchOutcome {
     /// Calls that received at least one new event, with the count of new events.

@@ -6,7 +6,7 @@ use std::time::Duration;
 /// default.
 #[derive(Debug, Clone)]
 pub struct RuntimeLimits {
-    /// Linear memory one instance may grow to, in bytes. 256 MiB holds the peaks and
+    /// Linear memory one instance may grow to, in bytes. 256 MiB fits the peaks and
     /// speech segments of a multi-hour stereo call with room to spare, while a few
     /// concurrent requests still fit in a small server's memory.
     pub memory_bytes: usize,
@@ -40,7 +40,7 @@ impl Default for RuntimeLimits {
 }
 
 impl RuntimeLimits {
-    /// The deadline in epoch ticks, at least one.
+    /// Returns the deadline in epoch ticks, at least one.
     pub fn deadline_ticks(&self) -> u64 {
         let ticks = self.deadline.as_millis() / self.epoch_tick.as_millis().max(1);
         u64::try_from(ticks).unwrap_or(u64::MAX).max(1)
