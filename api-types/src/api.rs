@@ -77,6 +77,9 @@ pub struct PeaksWindow {
 pub struct Me {
     pub user: String,
     pub roles: Vec<String>,
+    /// What the roles grant, as the component's policy decided.
+    #[serde(default)]
+    pub permissions: Vec<crate::Permission>,
 }
 
 /// Body of every error response.

@@ -9,9 +9,11 @@ use serde::{Deserialize, Serialize};
 
 pub mod api;
 pub mod audio;
+pub mod review;
 
 pub use api::*;
 pub use audio::*;
+pub use review::*;
 
 /// The party that produced an utterance.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
