@@ -51,6 +51,14 @@ pub struct CallDetail {
     pub analysis: CallAnalysis,
     /// Version and sha256 of the component that produced the analysis.
     pub analysed_by: ComponentVersion,
+    /// Personal data in the transcript and vendor data was replaced by markers such as
+    /// `[phone]`, because the user may not see it.
+    #[serde(default)]
+    pub redacted: bool,
+    /// The transcript, vendor summary and raw fields were left out, because the user
+    /// may not read transcripts.
+    #[serde(default)]
+    pub transcript_hidden: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

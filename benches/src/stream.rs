@@ -14,14 +14,12 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use async_nats::jetstream;
-use callscope_host::auth::RoleMap;
 use callscope_host::demo_auth::DemoSessions;
 use callscope_host::live::nats::NatsConfig;
 use callscope_host::live::store::AcceptedEvent;
 use callscope_host::routes::backoffice::{SiteDirs, site};
 use callscope_host::storage::Storage;
-use callscope_host::webhook_auth::IngestSecrets;
-use callscope_host::{AppState, ComponentRuntime, HttpLimits};
+use callscope_host::{AppState, ComponentRuntime};
 
 /// Events per transaction on the paths without NATS, the consumer's default batch.
 pub const BATCH_EVENTS: usize = 500;
@@ -578,17 +576,8 @@ fn new_state(runtime: Arc<ComponentRuntime>) -> Result<(AppState, Arc<DemoSessio
     let data_dir = tempfile::tempdir().context("creating a temporary data dir failed")?;
     let storage = Storage::open(data_dir.path()).context("opening storage failed")?;
     let sessions = Arc::new(DemoSessions::demo());
-    let state = AppState {
-        runtime,
-        storage,
-        data_dir: data_dir.path().to_owned(),
-        limits: HttpLimits::default(),
-        settings: Default::default(),
-        authenticator: sessions.clone(),
-        role_map: Arc::new(RoleMap::demo()),
-        ingest: IngestSecrets::default(),
-        live: callscope_host::live::new_hub(),
-    };
+    let state = AppState::new(runtime, storage, data_dir.path().to_owned(), sessions.clone())
+        .context("the component refused the example role map or schema")?;
     Ok((state, sessions, data_dir))
 }
 

@@ -1,5 +1,6 @@
 //! Shared state of the callscope routes and the extractor that checks who calls them.
 
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -7,7 +8,7 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use callscope_api_types as api;
 
-use crate::auth::{Authenticator, Permission, Principal, RoleMap};
+use crate::auth::{Access, Authenticator, Permission, Principal};
 use crate::http_error::HttpError;
 use crate::runtime::ComponentRuntime;
 use crate::storage::Storage;
@@ -28,6 +29,21 @@ impl Default for HttpLimits {
     }
 }
 
+/// How the review queue samples calls without flags.
+#[derive(Debug, Clone, Copy)]
+pub struct ReviewSettings {
+    /// Share of unflagged calls put in the queue, in thousandths.
+    pub sample_per_mille: u32,
+    /// Seed of the sample, so every reviewer sees the same queue.
+    pub seed: u64,
+}
+
+impl Default for ReviewSettings {
+    fn default() -> Self {
+        Self { sample_per_mille: 100, seed: 1 }
+    }
+}
+
 /// Everything the callscope routes need.
 #[derive(Clone)]
 pub struct AppState {
@@ -37,33 +53,88 @@ pub struct AppState {
     pub limits: HttpLimits,
     pub settings: api::AnalysisSettings,
     pub authenticator: Arc<dyn Authenticator>,
-    pub role_map: Arc<RoleMap>,
+    pub access: Arc<Access>,
+    /// The annotation schema, checked by the component at start-up.
+    pub schema: Arc<api::Schema>,
+    pub review: ReviewSettings,
     pub ingest: crate::webhook_auth::IngestSecrets,
     pub live: Arc<crate::live::LiveHub>,
 }
 
-/// The authenticated caller of a callscope route.
-pub struct Caller(pub Principal);
+/// The authenticated caller of a callscope route and what the policy grants them.
+pub struct Caller {
+    pub principal: Principal,
+    pub permissions: Arc<BTreeSet<Permission>>,
+}
 
 impl FromRequestParts<AppState> for Caller {
     type Rejection = HttpError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        state.authenticator.authenticate(parts).map(Caller).ok_or_else(HttpError::unauthenticated)
+        let principal = state.authenticator.authenticate(parts).ok_or_else(HttpError::unauthenticated)?;
+        let (runtime, access, asking) = (state.runtime.clone(), state.access.clone(), principal.clone());
+        let permissions = tokio::task::spawn_blocking(move || access.permissions(&runtime, &asking))
+            .await
+            .map_err(|e| HttpError::new(axum::http::StatusCode::INTERNAL_SERVER_ERROR, "policy-failed", e.to_string()))??;
+        Ok(Caller { principal, permissions })
     }
 }
 
 impl Caller {
-    /// Fails with 403 unless the caller's roles grant `permission`.
-    pub fn require(&self, state: &AppState, permission: Permission) -> Result<(), HttpError> {
-        if state.role_map.allows(&self.0, permission) {
+    pub fn user(&self) -> &str {
+        &self.principal.user
+    }
+
+    pub fn may(&self, permission: Permission) -> bool {
+        self.permissions.contains(&permission)
+    }
+
+    /// Fails with 403 unless the caller holds `permission`; a refusal is written to the
+    /// audit log with the request it refused.
+    pub fn require(&self, state: &AppState, permission: Permission, request: &str) -> Result<(), HttpError> {
+        if self.may(permission) {
             return Ok(());
         }
-        tracing::info!(user = %self.0.user, ?permission, "request rejected: missing permission");
+        tracing::info!(user = %self.principal.user, permission = permission.as_str(), request, "request refused: missing permission");
+        let storage = state.storage.clone();
+        let (user, subject, detail) = (self.principal.user.clone(), request.to_owned(), format!("needs {}", permission.as_str()));
+        tokio::spawn(async move {
+            if let Err(error) = storage.audit(Some(user), "refused", subject, detail).await {
+                tracing::error!(%error, "writing the audit log failed");
+            }
+        });
         Err(HttpError::forbidden(format!(
             "user {} has no role granting {}; ask a backoffice admin for a role that does",
-            self.0.user,
-            serde_json::to_string(&permission).unwrap_or_default().trim_matches('"')
+            self.principal.user,
+            permission.as_str()
         )))
+    }
+}
+
+impl AppState {
+    /// Creates the state with default limits, no ingest secrets, the example role map
+    /// and the example annotation schema (both checked by the component). Fields are
+    /// public: replace what the deployment configures.
+    pub fn new(
+        runtime: Arc<ComponentRuntime>,
+        storage: Storage,
+        data_dir: PathBuf,
+        authenticator: Arc<dyn Authenticator>,
+    ) -> Result<Self, crate::runtime::ComponentError> {
+        let access = Access::from_json(&runtime, crate::auth::DEMO_ROLE_MAP)?;
+        let schema = runtime.parse_schema(crate::auth::DEMO_SCHEMA)?;
+        Ok(Self {
+            runtime,
+            storage,
+            data_dir,
+            limits: HttpLimits::default(),
+            settings: Default::default(),
+            authenticator,
+            access: Arc::new(access),
+            schema: Arc::new(schema),
+            review: ReviewSettings::default(),
+            ingest: Default::default(),
+            live: crate::live::new_hub(),
+        })
     }
 }

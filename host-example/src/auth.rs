@@ -1,8 +1,14 @@
-//! Authentication of requests. callscope keeps no user database: the backoffice supplies an
-//! [`Authenticator`] that maps a request to a user and the backoffice's role names,
-//! and a role map turns those names into callscope permissions.
+//! Authentication and access decisions. callscope keeps no user database: the
+//! backoffice supplies an [`Authenticator`] that maps a request to a user and the
+//! backoffice's role names, and the component's policy interface turns those names into
+//! callscope permissions through the role map in configuration ([`Access`]).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
+
+pub use callscope_api_types::{Permission, RoleGrant};
+
+use crate::runtime::{ComponentError, ComponentRuntime};
 
 /// A signed-in backoffice user.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,39 +24,47 @@ pub trait Authenticator: Send + Sync + 'static {
     fn authenticate(&self, request: &axum::http::request::Parts) -> Option<Principal>;
 }
 
-/// What a user may do in callscope.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Deserialize, serde::Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Permission {
-    /// See the calls list, call views, transcripts, waveforms and recordings.
-    ViewCalls,
-    /// Upload payloads and recordings.
-    ImportCalls,
+/// The role map from configuration, with the permissions the component's policy decided
+/// for each set of role names seen so far. The role map does not change while the
+/// server runs, so a decision stays valid.
+pub struct Access {
+    grants: Vec<RoleGrant>,
+    decided: Mutex<HashMap<Vec<String>, Arc<BTreeSet<Permission>>>>,
 }
 
-/// Backoffice role name to callscope permissions.
-#[derive(Debug, Clone, Default)]
-pub struct RoleMap {
-    roles: BTreeMap<String, BTreeSet<Permission>>,
+impl Access {
+    /// Reads a role map (JSON: role name to permission names) through the component,
+    /// which checks every name.
+    pub fn from_json(runtime: &ComponentRuntime, json: &str) -> Result<Self, ComponentError> {
+        Ok(Self::new(runtime.parse_role_map(json)?))
+    }
+
+    pub fn new(grants: Vec<RoleGrant>) -> Self {
+        Self { grants, decided: Mutex::default() }
+    }
+
+    pub fn grants(&self) -> &[RoleGrant] {
+        &self.grants
+    }
+
+    /// Returns what the principal's roles grant, asking the component's policy once per
+    /// distinct set of role names.
+    pub fn permissions(&self, runtime: &ComponentRuntime, principal: &Principal) -> Result<Arc<BTreeSet<Permission>>, ComponentError> {
+        let mut roles = principal.roles.clone();
+        roles.sort();
+        roles.dedup();
+        if let Some(known) = self.decided.lock().unwrap_or_else(|p| p.into_inner()).get(&roles) {
+            return Ok(known.clone());
+        }
+        let permissions: Arc<BTreeSet<Permission>> = Arc::new(runtime.permissions_of(&self.grants, &roles)?.into_iter().collect());
+        tracing::debug!(user = %principal.user, ?roles, ?permissions, "permissions decided by the component policy");
+        self.decided.lock().unwrap_or_else(|p| p.into_inner()).insert(roles, permissions.clone());
+        Ok(permissions)
+    }
 }
 
-impl RoleMap {
-    pub fn new(roles: impl IntoIterator<Item = (String, Vec<Permission>)>) -> Self {
-        Self { roles: roles.into_iter().map(|(name, perms)| (name, perms.into_iter().collect())).collect() }
-    }
+/// The role map of the example backoffice (`config/roles.json`).
+pub const DEMO_ROLE_MAP: &str = include_str!("../config/roles.json");
 
-    /// Returns the example backoffice's roles: everyone views, only admins import.
-    pub fn demo() -> Self {
-        Self::new([
-            ("viewer".to_owned(), vec![Permission::ViewCalls]),
-            ("annotator".to_owned(), vec![Permission::ViewCalls]),
-            ("admin".to_owned(), vec![Permission::ViewCalls, Permission::ImportCalls]),
-        ])
-    }
-
-    /// Returns whether any of the principal's roles grants `permission`. Unknown role names
-    /// grant nothing.
-    pub fn allows(&self, principal: &Principal, permission: Permission) -> bool {
-        principal.roles.iter().any(|role| self.roles.get(role).is_some_and(|perms| perms.contains(&permission)))
-    }
-}
+/// The annotation schema of the example backoffice (`config/schema.json`).
+pub const DEMO_SCHEMA: &str = include_str!("../config/schema.json");

@@ -27,10 +27,12 @@ pub struct DemoSessions {
 }
 
 impl DemoSessions {
-    /// The three demo users; each password equals the user name. For the demo only.
+    /// The four demo users, one per role of `config/roles.json`; each password equals
+    /// the user name. For the demo only.
     pub fn demo() -> Self {
         let user = |name: &str| DemoUser { name: name.into(), password: name.into(), roles: vec![name.into()] };
-        Self { users: vec![user("viewer"), user("annotator"), user("admin")], sessions: Mutex::default() }
+        let users = vec![user("viewer"), user("annotator"), user("reviewer"), user("admin")];
+        Self { users, sessions: Mutex::default() }
     }
 
     pub fn users(&self) -> &[DemoUser] {

@@ -34,6 +34,10 @@ impl HttpError {
         Self::new(StatusCode::UNAUTHORIZED, "unauthenticated", "sign in to the backoffice first")
     }
 
+    pub fn conflict(kind: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, kind, message)
+    }
+
     pub fn forbidden(message: impl Into<String>) -> Self {
         Self::new(StatusCode::FORBIDDEN, "forbidden", message)
     }
@@ -66,6 +70,10 @@ impl From<RejectedInput> for HttpError {
                 Self::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported-audio", message)
             }
             RejectedInput::Analysis(_) => Self::new(StatusCode::UNPROCESSABLE_ENTITY, "analysis-failed", message),
+            RejectedInput::InvalidConfig(_) => Self::new(StatusCode::INTERNAL_SERVER_ERROR, "invalid-configuration", message),
+            RejectedInput::InvalidAnnotation(_) => {
+                Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid-annotation", message)
+            }
         }
     }
 }

@@ -6,13 +6,15 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
-use callscope_host::auth::RoleMap;
+use callscope_host::auth::{Access, Authenticator};
+use callscope_host::jwt_auth::JwtAuth;
+use callscope_host::proxy_auth::TrustedProxy;
 use callscope_host::demo_auth::DemoSessions;
 use callscope_host::routes::backoffice::{SiteDirs, site};
 use callscope_host::storage::Storage;
 use callscope_host::live::nats::NatsConfig;
 use callscope_host::webhook_auth::IngestSecrets;
-use callscope_host::{AppState, ComponentRuntime, HttpLimits, RuntimeLimits};
+use callscope_host::{AppState, ComponentRuntime, RuntimeLimits};
 use clap::Parser;
 
 /// Serve the example backoffice with the callscope Calls tab.
@@ -76,6 +78,50 @@ struct Args {
     /// Replay speed: 1 is real time, 4 plays a minute of call in 15 s.
     #[arg(long, default_value_t = 1.0)]
     replay_speed: f64,
+    /// How requests are authenticated: `demo` (the example's own login page), `proxy`
+    /// (user and roles in headers set by a trusted reverse proxy) or `jwt` (a bearer
+    /// token signed by the backoffice).
+    #[arg(long, value_enum, default_value_t = AuthMode::Demo)]
+    auth: AuthMode,
+    /// With --auth proxy: address of a reverse proxy whose headers are believed; repeat
+    /// for several. Headers from any other address are ignored.
+    #[arg(long = "trusted-proxy")]
+    trusted_proxies: Vec<std::net::IpAddr>,
+    /// With --auth proxy: header with the user name.
+    #[arg(long, default_value = "x-forwarded-user")]
+    proxy_user_header: String,
+    /// With --auth proxy: header with comma-separated role names.
+    #[arg(long, default_value = "x-forwarded-roles")]
+    proxy_roles_header: String,
+    /// With --auth jwt: PEM public key (Ed25519, P-256 or RSA) the tokens are signed with.
+    #[arg(long)]
+    jwt_public_key: Option<PathBuf>,
+    /// With --auth jwt: required `iss` claim.
+    #[arg(long)]
+    jwt_issuer: Option<String>,
+    /// With --auth jwt: required `aud` claim.
+    #[arg(long)]
+    jwt_audience: Option<String>,
+    /// With --auth jwt: claim listing the role names.
+    #[arg(long, default_value = "roles")]
+    jwt_roles_claim: String,
+    /// Role map: JSON object from backoffice role name to callscope permission names.
+    /// Default: the example's roles (host-example/config/roles.json).
+    #[arg(long, env = "CALLSCOPE_ROLE_MAP")]
+    role_map: Option<PathBuf>,
+    /// Annotation schema (JSON). Default: host-example/config/schema.json.
+    #[arg(long, env = "CALLSCOPE_SCHEMA")]
+    schema: Option<PathBuf>,
+    /// Share of calls without flags put in the review queue, in thousandths.
+    #[arg(long, default_value_t = 100)]
+    review_sample_per_mille: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum AuthMode {
+    Demo,
+    Proxy,
+    Jwt,
 }
 
 #[tokio::main]
@@ -99,20 +145,22 @@ async fn main() -> anyhow::Result<()> {
     let runtime = ComponentRuntime::load(&args.component, &args.data_dir.join("compiled"), RuntimeLimits::default())?;
     let storage = Storage::open(&args.data_dir).context("opening the SQLite database")?;
     let sessions = Arc::new(DemoSessions::demo());
-    let state = AppState {
-        runtime: Arc::new(runtime),
-        storage,
-        data_dir: args.data_dir.clone(),
-        limits: HttpLimits::default(),
-        settings: Default::default(),
-        authenticator: sessions.clone(),
-        role_map: Arc::new(RoleMap::demo()),
-        ingest: IngestSecrets {
-            retell_api_key: args.retell_api_key.clone(),
-            vapi_secret: args.vapi_secret.clone(),
-            otlp_token: args.otlp_token.clone(),
-        },
-        live: callscope_host::live::new_hub(),
+    let authenticator = authenticator(&args, &sessions)?;
+    let runtime = Arc::new(runtime);
+    let mut state = AppState::new(runtime.clone(), storage, args.data_dir.clone(), authenticator)?;
+    if let Some(path) = &args.role_map {
+        let json = std::fs::read_to_string(path).with_context(|| format!("reading the role map {}", path.display()))?;
+        state.access = Arc::new(Access::from_json(&runtime, &json).with_context(|| format!("in {}", path.display()))?);
+    }
+    if let Some(path) = &args.schema {
+        let json = std::fs::read_to_string(path).with_context(|| format!("reading the annotation schema {}", path.display()))?;
+        state.schema = Arc::new(runtime.parse_schema(&json).with_context(|| format!("in {}", path.display()))?);
+    }
+    state.review.sample_per_mille = args.review_sample_per_mille;
+    state.ingest = IngestSecrets {
+        retell_api_key: args.retell_api_key.clone(),
+        vapi_secret: args.vapi_secret.clone(),
+        otlp_token: args.otlp_token.clone(),
     };
 
     if let Some(samples) = &args.load_samples {
@@ -162,14 +210,21 @@ async fn main() -> anyhow::Result<()> {
 
     println!();
     println!("callscope demo running at http://{address}/");
-    println!("sign in as one of (password = user name):");
-    for user in sessions.users() {
-        println!("  {:<10} roles: {}", user.name, user.roles.join(", "));
+    match args.auth {
+        AuthMode::Demo => {
+            println!("sign in as one of (password = user name):");
+            for user in sessions.users() {
+                println!("  {:<10} roles: {}", user.name, user.roles.join(", "));
+            }
+        }
+        AuthMode::Proxy => println!("users come from the {} header of {:?}", args.proxy_user_header, args.trusted_proxies),
+        AuthMode::Jwt => println!("users come from bearer tokens signed with {:?}", args.jwt_public_key),
     }
     println!("press Ctrl-C to stop");
     println!();
 
-    axum::serve(listener, app)
+    // The peer address lets the proxy authenticator tell its proxies from other clients.
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
             tracing::info!("shutting down");
@@ -178,3 +233,26 @@ async fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
+
+/// Builds the authenticator `--auth` chose, refusing a configuration that would let
+/// nobody in or anybody in.
+fn authenticator(args: &Args, sessions: &Arc<DemoSessions>) -> anyhow::Result<Arc<dyn Authenticator>> {
+    Ok(match args.auth {
+        AuthMode::Demo => sessions.clone(),
+        AuthMode::Proxy => {
+            if args.trusted_proxies.is_empty() {
+                bail!("--auth proxy needs at least one --trusted-proxy ADDRESS: the proxy whose user headers are believed");
+            }
+            let mut proxy = TrustedProxy::new(args.trusted_proxies.clone());
+            proxy.user_header = args.proxy_user_header.to_ascii_lowercase();
+            proxy.roles_header = args.proxy_roles_header.to_ascii_lowercase();
+            Arc::new(proxy)
+        }
+        AuthMode::Jwt => {
+            let Some(key) = &args.jwt_public_key else {
+                bail!("--auth jwt needs --jwt-public-key PATH: the PEM public key the backoffice signs tokens with");
+            };
+            Arc::new(JwtAuth::from_pem_file(key, args.jwt_issuer.as_deref(), args.jwt_audience.as_deref(), &args.jwt_roles_claim)?)
+        }
+    })
+}

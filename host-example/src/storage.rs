@@ -118,6 +118,7 @@ impl Storage {
         connection.pragma_update(None, "foreign_keys", "ON")?;
         connection.execute_batch(SCHEMA)?;
         connection.execute_batch(crate::live::store::SCHEMA)?;
+        connection.execute_batch(crate::review_store::SCHEMA)?;
         Ok(Self { connection: Arc::new(Mutex::new(connection)) })
     }
 

@@ -10,7 +10,6 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use callscope_host::auth::RoleMap;
 use callscope_host::demo_auth::DemoSessions;
 use callscope_host::routes::backoffice::{SiteDirs, site};
 use callscope_host::storage::Storage;
@@ -66,6 +65,8 @@ pub struct ServerOptions {
     pub ingest: IngestSecrets,
     /// Consume live events from NATS with this configuration.
     pub nats: Option<callscope_host::live::nats::NatsConfig>,
+    /// Authenticate with this instead of the demo login (proxy headers, JWT).
+    pub authenticator: Option<Arc<dyn callscope_host::auth::Authenticator>>,
 }
 
 /// Credentials the test server accepts on its ingest endpoints.
@@ -86,6 +87,7 @@ impl Default for ServerOptions {
                 otlp_token: Some(TEST_OTLP_TOKEN.into()),
             },
             nats: None,
+            authenticator: None,
         }
     }
 }
@@ -104,17 +106,14 @@ impl TestServer {
         let runtime = load_runtime(&options.component, options.runtime_limits);
         let storage = Storage::open(data_dir.path()).expect("opening storage");
         let sessions = Arc::new(DemoSessions::demo());
-        let state = AppState {
-            runtime: Arc::new(runtime),
-            storage,
-            data_dir: data_dir.path().to_owned(),
-            limits: options.http_limits,
-            settings: Default::default(),
-            authenticator: sessions.clone(),
-            role_map: Arc::new(RoleMap::demo()),
-            ingest: options.ingest,
-            live: callscope_host::live::new_hub(),
+        let authenticator: Arc<dyn callscope_host::auth::Authenticator> = match options.authenticator {
+            Some(authenticator) => authenticator,
+            None => sessions.clone(),
         };
+        let mut state = AppState::new(Arc::new(runtime), storage, data_dir.path().to_owned(), authenticator)
+            .expect("the example role map and schema are valid");
+        state.limits = options.http_limits;
+        state.ingest = options.ingest;
         if options.load_samples {
             callscope_host::demo_calls::load(&state, &fixture("calls")).await.expect("loading sample calls");
         }
@@ -134,7 +133,7 @@ impl TestServer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("binding a loopback port");
         let address = listener.local_addr().expect("reading the bound address");
         let task = tokio::spawn(async move {
-            axum::serve(listener, app).await.expect("serving");
+            axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await.expect("serving");
         });
         Self { address, state, data_dir, task }
     }

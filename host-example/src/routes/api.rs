@@ -41,6 +41,7 @@ pub fn router(state: AppState) -> Router {
         .route("/calls/{id}/audio", get(get_audio))
         .route("/calls/{id}/waveform", get(export_peaks))
         .route("/live", get(live_notices))
+        .merge(super::review::routes())
         .layer(middleware::from_fn(require_csrf_header))
         .with_state(state)
 }
@@ -57,7 +58,11 @@ async fn require_csrf_header(request: Request, next: Next) -> Response {
 }
 
 async fn me(caller: Caller) -> Json<api::Me> {
-    Json(api::Me { user: caller.0.user, roles: caller.0.roles })
+    Json(api::Me {
+        user: caller.principal.user,
+        roles: caller.principal.roles,
+        permissions: caller.permissions.iter().copied().collect(),
+    })
 }
 
 #[derive(serde::Deserialize)]
@@ -80,7 +85,7 @@ async fn list_calls(
     caller: Caller,
     Query(query): Query<ListQuery>,
 ) -> Result<Json<api::CallList>, HttpError> {
-    caller.require(&state, Permission::ViewCalls)?;
+    caller.require(&state, Permission::ViewCalls, "GET /calls")?;
     if query.limit == 0 || query.limit > MAX_PAGE {
         return Err(HttpError::bad_request(
             "invalid-query",
@@ -95,8 +100,9 @@ async fn get_call(
     caller: Caller,
     UrlPath(id): UrlPath<String>,
 ) -> Result<Json<api::CallDetail>, HttpError> {
-    caller.require(&state, Permission::ViewCalls)?;
+    caller.require(&state, Permission::ViewCalls, "GET /calls/{id}")?;
     let stored = state.storage.get_call(id.clone()).await?.ok_or_else(|| call_not_found(&id))?;
+    let (call, redacted, transcript_hidden) = crate::redact::call_for(&state, &caller, stored.call).await?;
     let recording = stored.recording.map(|r| api::RecordingInfo {
         format: r.format,
         layout: r.layout,
@@ -106,10 +112,12 @@ async fn get_call(
     });
     Ok(Json(api::CallDetail {
         summary: stored.summary,
-        call: stored.call,
+        call,
         recording,
         analysis: stored.analysis,
         analysed_by: stored.analysed_by,
+        redacted,
+        transcript_hidden,
     }))
 }
 
@@ -135,7 +143,7 @@ async fn get_peaks(
     UrlPath(id): UrlPath<String>,
     Query(query): Query<PeaksQuery>,
 ) -> Result<Json<api::PeaksWindow>, HttpError> {
-    caller.require(&state, Permission::ViewCalls)?;
+    caller.require(&state, Permission::ViewCalls, "GET /calls/{id}/peaks")?;
     if query.pixels == 0 || query.pixels > peaks_window::MAX_PIXELS {
         return Err(HttpError::bad_request(
             "invalid-query",
@@ -166,7 +174,7 @@ async fn get_audio(
     UrlPath(id): UrlPath<String>,
     request: Request,
 ) -> Result<Response, HttpError> {
-    caller.require(&state, Permission::ViewCalls)?;
+    caller.require(&state, Permission::Listen, "GET /calls/{id}/audio")?;
     let stored = state.storage.get_call(id.clone()).await?.ok_or_else(|| call_not_found(&id))?;
     let recording = stored.recording.ok_or_else(|| HttpError::not_found(format!("call {id} has no recording")))?;
     let path = state.data_dir.join(&recording.playback_path);
@@ -186,7 +194,7 @@ async fn import(
     caller: Caller,
     mut form: Multipart,
 ) -> Result<(StatusCode, Json<api::CallSummary>), HttpError> {
-    caller.require(&state, Permission::ImportCalls)?;
+    caller.require(&state, Permission::ImportCalls, "POST /calls")?;
 
     let upload_dir = state.data_dir.join("uploads").join(uuid::Uuid::new_v4().to_string());
     let result = read_form(&state, &mut form, &upload_dir).await;
@@ -205,7 +213,7 @@ async fn import(
     }
 
     let summary = outcome?;
-    tracing::info!(call_id = %summary.id, user = %caller.0.user, "call imported through the API");
+    tracing::info!(call_id = %summary.id, user = %caller.user(), "call imported through the API");
     Ok((StatusCode::CREATED, Json(summary)))
 }
 
@@ -305,7 +313,7 @@ async fn live_notices(
     use axum::response::sse::{Event, KeepAlive, Sse};
     use futures::StreamExt;
 
-    caller.require(&state, Permission::ViewCalls)?;
+    caller.require(&state, Permission::ViewCalls, "GET /live")?;
     let notices = tokio_stream::wrappers::BroadcastStream::new(state.live.subscribe()).filter_map(|notice| async move {
         let notice = notice.ok()?;
         let data = serde_json::to_string(&notice).ok()?;
@@ -340,7 +348,7 @@ async fn export_peaks(
 ) -> Result<Response, HttpError> {
     use crate::runtime::PeaksFileFormat;
 
-    caller.require(&state, Permission::ViewCalls)?;
+    caller.require(&state, Permission::ViewCalls, "GET /calls/{id}/waveform")?;
     let (format, content_type, extension) = match query.format.as_str() {
         "dat" => (PeaksFileFormat::Dat, "application/octet-stream", "dat"),
         "json" => (PeaksFileFormat::Json, "application/json", "json"),

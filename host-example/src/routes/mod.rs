@@ -4,3 +4,4 @@
 pub mod api;
 pub mod backoffice;
 pub mod ingest;
+pub mod review;

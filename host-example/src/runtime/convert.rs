@@ -91,7 +91,7 @@ pub fn utterance_to_wit(value: &api::Utterance) -> wt::Utterance {
     }
 }
 
-fn utterance(value: wt::Utterance) -> api::Utterance {
+pub(super) fn utterance(value: wt::Utterance) -> api::Utterance {
     api::Utterance {
         index: value.index,
         speaker: speaker(value.speaker),

@@ -7,6 +7,7 @@
 mod bindings;
 mod convert;
 mod limits;
+mod review;
 mod sandbox;
 
 use std::path::{Path, PathBuf};
@@ -20,6 +21,7 @@ use wasmtime::component::{Component, Linker};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store};
 
 pub use limits::RuntimeLimits;
+pub use review::{CallBounds, ExportFormat, ExportRow, MeasurementLevel, QueueCandidate, RankedCall};
 
 use bindings::PluginPre;
 use sandbox::SandboxState;
@@ -64,6 +66,11 @@ pub enum RejectedInput {
     RecordingTooLarge(String),
     #[error("analysis failed: {0}")]
     Analysis(String),
+    /// A role map or annotation schema from configuration is invalid.
+    #[error("invalid configuration: {0}")]
+    InvalidConfig(String),
+    #[error("invalid annotation: {0}")]
+    InvalidAnnotation(String),
 }
 
 /// Wire encoding of an OTLP/HTTP request body.
@@ -167,6 +174,17 @@ impl ComponentRuntime {
     /// bytes: the guest's memory high-water mark across requests.
     pub fn peak_memory_bytes(&self) -> usize {
         self.peak_memory_bytes.load(Ordering::Relaxed)
+    }
+
+    /// Runs `work` on a blocking thread, where calls into the component belong: each
+    /// runs the guest to completion on the calling thread.
+    pub async fn run_blocking<T: Send + 'static>(
+        self: Arc<Self>,
+        work: impl FnOnce(&ComponentRuntime) -> Result<T, ComponentError> + Send + 'static,
+    ) -> Result<T, ComponentError> {
+        tokio::task::spawn_blocking(move || work(&self))
+            .await
+            .map_err(|e| ComponentError::Trap(format!("the component task ended abnormally: {e}")))?
     }
 
     /// Creates a fresh store and instance for one request.
