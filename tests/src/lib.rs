@@ -67,6 +67,7 @@ pub struct ServerOptions {
     pub nats: Option<callscope_host::live::nats::NatsConfig>,
     /// Authenticate with this instead of the demo login (proxy headers, JWT).
     pub authenticator: Option<Arc<dyn callscope_host::auth::Authenticator>>,
+    pub review: callscope_host::app::ReviewSettings,
 }
 
 /// Credentials the test server accepts on its ingest endpoints.
@@ -88,6 +89,7 @@ impl Default for ServerOptions {
             },
             nats: None,
             authenticator: None,
+            review: Default::default(),
         }
     }
 }
@@ -114,6 +116,7 @@ impl TestServer {
             .expect("the example role map and schema are valid");
         state.limits = options.http_limits;
         state.ingest = options.ingest;
+        state.review = options.review;
         if options.load_samples {
             callscope_host::demo_calls::load(&state, &fixture("calls")).await.expect("loading sample calls");
         }
