@@ -5,6 +5,8 @@
 pub mod analysis;
 pub mod audio;
 pub mod ingest;
+pub mod policy;
+pub mod redaction;
 
 #[cfg(target_arch = "wasm32")]
 mod bindings;
