@@ -89,7 +89,7 @@ impl Caller {
         self.permissions.contains(&permission)
     }
 
-    /// Fails with 403 unless the caller holds `permission`; a refusal is written to the
+    /// Fails with 403 unless the caller has `permission`; a refusal is written to the
     /// audit log with the request it refused.
     pub fn require(&self, state: &AppState, permission: Permission, request: &str) -> Result<(), HttpError> {
         if self.may(permission) {

@@ -1,5 +1,5 @@
-//! What of a call a user may read: without `view-transcript` the transcript and vendor
-//! data are left out; without `view-personal-data` the component replaces personal
+//! What of a call a user may read. Without `view-transcript` the transcript and vendor
+//! data are left out. Without `view-personal-data` the component replaces personal
 //! data in them with markers before they leave the host.
 
 use callscope_api_types as api;

@@ -282,7 +282,7 @@ async fn export(State(state): State<AppState>, caller: Caller, Query(query): Que
         .into_response())
 }
 
-/// One row per annotated target of a call, with every label set on it.
+/// Builds one row per annotated target of a call, with every label set on it.
 fn export_rows(call: &StoredCall, annotations: Vec<api::Annotation>) -> Vec<ExportRow> {
     let mut rows: Vec<ExportRow> = Vec::new();
     for annotation in annotations {
