@@ -350,7 +350,7 @@ fn target_to_wit(target: api::Target) -> wit::Target {
     }
 }
 
-/// Converts an annotation; a text value is a categorical option or free text as the
+/// Converts an annotation; a text value is a categorical option or free text, as the
 /// label's kind says (an unknown label keeps it as text, and validation refuses it).
 fn annotation_to_wit(schema: &api::Schema, input: &api::AnnotationInput) -> wit::AnnotationInput {
     let categorical = schema
