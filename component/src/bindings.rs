@@ -1,12 +1,15 @@
 //! The WebAssembly component's exports: conversions between the WIT types of
 //! `wit/callscope.wit` and the library's own types, and nothing else. Every
-//! decision is made in `ingest`, `audio` and `analysis`.
+//! decision is made in `ingest`, `audio` and `analysis`, and for the review exports
+//! (in [`review`]) in `policy`, `redaction` and `annotation`.
 
 use std::cell::RefCell;
 
 use callscope_api_types as api;
 
 use crate::{analysis, audio, ingest};
+
+mod review;
 
 wit_bindgen::generate!({
     world: "plugin",

@@ -3,6 +3,7 @@
 //! `wasm32-wasip2` as the sandboxed component the host runs.
 
 pub mod analysis;
+pub mod annotation;
 pub mod audio;
 pub mod ingest;
 pub mod policy;
