@@ -1,12 +1,15 @@
-//! The widget's only door to the host: typed GET requests against the callscope JSON
-//! API, relative to the API base the host page passed to `mount`, and the live-call
-//! feed in [`live`].
+//! The widget's only door to the host: typed requests against the callscope JSON
+//! API, relative to the API base the host page passed to `mount`, the live-call feed
+//! in [`live`], and the annotation and review endpoints in [`review`].
 
 pub mod live;
+pub mod review;
 
 use std::rc::Rc;
 
-use callscope_api_types::{ApiError, CallDetail, CallList, Me, PeaksWindow};
+use callscope_api_types::{ApiError, CallDetail, CallList, Me, PeaksWindow, VersionConflict};
+use gloo_net::http::{Method, Request, RequestBuilder, Response};
+use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 /// Largest `pixels` value the widget asks the peaks endpoint for. A 4K screen at
@@ -24,6 +27,10 @@ pub enum ApiFailure {
 
     #[error("response from {url} is not the expected JSON ({reason}); the widget and the host may be different versions")]
     Decode { url: String, reason: String },
+
+    /// HTTP 409: an edit or deletion was based on an older version of an annotation.
+    #[error("{} (HTTP 409 from {url})", conflict.message)]
+    Conflict { url: String, conflict: Box<VersionConflict> },
 }
 
 impl ApiFailure {
@@ -31,7 +38,16 @@ impl ApiFailure {
     pub fn is_unauthorized(&self) -> bool {
         matches!(self, ApiFailure::Status { status: 401, .. })
     }
+
+    /// Returns whether the host rejected the request because the user lacks a permission.
+    pub fn is_forbidden(&self) -> bool {
+        matches!(self, ApiFailure::Status { status: 403, .. })
+    }
 }
+
+/// Header every state-changing request carries. A cross-site form cannot set it, so
+/// the host rejects POST, PUT and DELETE requests without it (CSRF protection).
+pub const REQUEST_HEADER: (&str, &str) = ("X-Callscope-Request", "1");
 
 /// Client for the callscope JSON API under one base path, such as `/callscope/api`.
 #[derive(Debug, Clone, PartialEq)]
@@ -82,25 +98,63 @@ impl Api {
 
     async fn get_json<T: DeserializeOwned>(&self, path: &str) -> Result<T, ApiFailure> {
         let url = self.url(path);
-        let response = gloo_net::http::Request::get(&url)
-            .header("Accept", "application/json")
-            .send()
-            .await
-            .map_err(|error| ApiFailure::Network { url: url.clone(), reason: error.to_string() })?;
+        let request = Request::get(&url).header("Accept", "application/json").build();
+        let response = send_checked(&url, request).await?;
+        decode(url, response).await
+    }
 
-        if !response.ok() {
-            let status = response.status();
-            let body = response.text().await.unwrap_or_default();
-            return Err(status_failure(url, status, &body));
-        }
+    /// Sends a state-changing request with an optional JSON body and decodes the
+    /// JSON response.
+    async fn change_json<T: DeserializeOwned>(&self, method: Method, path: &str, body: Option<&impl Serialize>) -> Result<T, ApiFailure> {
+        let url = self.url(path);
+        let response = send_checked(&url, change_request(&url, method, body)).await?;
+        decode(url, response).await
+    }
 
-        response.json::<T>().await.map_err(|error| ApiFailure::Decode { url, reason: error.to_string() })
+    /// Sends a state-changing request whose success response has no body, such as
+    /// 204 No Content.
+    async fn change_empty(&self, method: Method, path: &str, body: Option<&impl Serialize>) -> Result<(), ApiFailure> {
+        let url = self.url(path);
+        send_checked(&url, change_request(&url, method, body)).await.map(drop)
     }
 }
 
-/// Builds the failure for a non-2xx response, using the host's `ApiError` body when
-/// there is one and the status code alone otherwise.
+fn change_request(url: &str, method: Method, body: Option<&impl Serialize>) -> Result<Request, gloo_net::Error> {
+    let builder = RequestBuilder::new(url)
+        .method(method)
+        .header("Accept", "application/json")
+        .header(REQUEST_HEADER.0, REQUEST_HEADER.1);
+    match body {
+        Some(body) => builder.json(body),
+        None => builder.build(),
+    }
+}
+
+/// Sends `request` and turns a network error or a non-2xx status into a failure.
+async fn send_checked(url: &str, request: Result<Request, gloo_net::Error>) -> Result<Response, ApiFailure> {
+    let network = |error: gloo_net::Error| ApiFailure::Network { url: url.to_owned(), reason: error.to_string() };
+    let response = request.map_err(network)?.send().await.map_err(network)?;
+
+    if !response.ok() {
+        let status = response.status();
+        let body = response.text().await.unwrap_or_default();
+        return Err(status_failure(url.to_owned(), status, &body));
+    }
+    Ok(response)
+}
+
+async fn decode<T: DeserializeOwned>(url: String, response: Response) -> Result<T, ApiFailure> {
+    response.json::<T>().await.map_err(|error| ApiFailure::Decode { url, reason: error.to_string() })
+}
+
+/// Builds the failure for a non-2xx response: a [`VersionConflict`] body on 409, the
+/// host's `ApiError` body when there is one, and the status code alone otherwise.
 fn status_failure(url: String, status: u16, body: &str) -> ApiFailure {
+    if status == 409
+        && let Some(conflict) = version_conflict(body)
+    {
+        return ApiFailure::Conflict { url, conflict: Box::new(conflict) };
+    }
     match serde_json::from_str::<ApiError>(body) {
         Ok(error) => ApiFailure::Status { url, status, kind: error.error, message: error.message },
         Err(_) => ApiFailure::Status {
@@ -110,6 +164,15 @@ fn status_failure(url: String, status: u16, body: &str) -> ApiFailure {
             message: format!("the server answered HTTP {status} without an error body"),
         },
     }
+}
+
+/// Parses a 409 body as a version conflict. The `current` field must be present,
+/// even as `null` for a deleted annotation: serde would read a missing one as `None`,
+/// and another kind of 409 would then look like a deletion.
+fn version_conflict(body: &str) -> Option<VersionConflict> {
+    let value: serde_json::Value = serde_json::from_str(body).ok()?;
+    value.get("current")?;
+    serde_json::from_value(value).ok()
 }
 
 fn calls_path(offset: u64, limit: u32) -> String {
@@ -127,7 +190,7 @@ fn peaks_path(id: &str, start_ms: i64, end_ms: i64, pixels: u32) -> String {
 
 /// Percent-encodes one URL path segment: everything but RFC 3986 unreserved
 /// characters, so an id can never add a path level or a query.
-fn encode_segment(segment: &str) -> String {
+pub(crate) fn encode_segment(segment: &str) -> String {
     let mut encoded = String::with_capacity(segment.len());
     for byte in segment.bytes() {
         if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
@@ -183,6 +246,22 @@ mod tests {
         let body = r#"{"error":"not-found","message":"call x not found"}"#;
         let failure = status_failure(String::from("/api/calls/x"), 404, body);
         assert_eq!(failure.to_string(), "call x not found (HTTP 404 from /api/calls/x)");
+    }
+
+    #[test]
+    fn status_failure_409_keeps_current_version() {
+        let body = r#"{"error":"version-conflict","message":"annotation a1 is at version 3, the edit was based on 2","current":null}"#;
+        let failure = status_failure(String::from("/api/annotations/a1"), 409, body);
+        let ApiFailure::Conflict { conflict, .. } = &failure else { panic!("expected a conflict, got {failure:?}") };
+        assert_eq!(conflict.current, None);
+        assert_eq!(failure.to_string(), "annotation a1 is at version 3, the edit was based on 2 (HTTP 409 from /api/annotations/a1)");
+    }
+
+    #[test]
+    fn status_failure_409_without_conflict_body() {
+        let body = r#"{"error":"conflict","message":"busy"}"#;
+        let failure = status_failure(String::from("/api/x"), 409, body);
+        assert!(matches!(failure, ApiFailure::Status { status: 409, .. }), "{failure:?}");
     }
 
     #[test]

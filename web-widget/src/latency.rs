@@ -272,6 +272,8 @@ mod tests {
                 findings: Vec::new(),
             },
             analysed_by: ComponentVersion { interface_version: String::new(), sha256: String::new() },
+            redacted: false,
+            transcript_hidden: false,
         }
     }
 

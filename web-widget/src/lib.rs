@@ -14,12 +14,15 @@
 //! `.callscope` root class and themed through `--callscope-*` CSS custom properties,
 //! and every event listener it adds is removed again on unmount.
 
+pub mod access;
+pub mod annotate;
 pub mod api;
 pub mod components;
 pub mod draw;
 pub mod format;
 pub mod latency;
 pub mod options;
+pub mod redaction;
 pub mod shared;
 pub mod source;
 

@@ -1,6 +1,8 @@
 //! The transcript: one row per utterance, kept in step with playback. The row that
 //! starts a bot turn also shows the turn's latency: measured on the recording and
-//! from the events, and the vendor's breakdown into stages.
+//! from the events, and the vendor's breakdown into stages. Annotations on an
+//! utterance show under its text, and a user who may annotate picks an utterance as
+//! the target with its Select button.
 
 use std::collections::BTreeMap;
 
@@ -11,7 +13,20 @@ use yew::prelude::*;
 use crate::components::latency_breakdown::breakdown;
 use crate::format;
 use crate::latency::TurnLatency;
+use crate::redaction::{self, Piece};
 use crate::shared::Shared;
+
+/// An annotation shown beside a transcript row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Chip {
+    pub annotation_id: String,
+    pub label_id: String,
+    pub text: String,
+    /// Hover text: label, value, author and comment.
+    pub title: String,
+    /// Written by the signed-in user.
+    pub own: bool,
+}
 
 #[derive(Properties, PartialEq)]
 pub struct TranscriptProps {
@@ -24,6 +39,20 @@ pub struct TranscriptProps {
     pub playable: bool,
     /// Latency of each bot turn, keyed by the index of the utterance starting it.
     pub latencies: Shared<BTreeMap<u32, TurnLatency>>,
+    /// Annotations on utterances, keyed by utterance index.
+    #[prop_or_default]
+    pub chips: Shared<BTreeMap<u32, Vec<Chip>>>,
+    /// Index of the utterance selected as the annotation target.
+    #[prop_or_default]
+    pub selected: Option<u32>,
+    /// Called with an utterance index when its Select button is pressed; `None`
+    /// hides the buttons, for users who may not annotate.
+    #[prop_or_default]
+    pub on_pick: Option<Callback<u32>>,
+    /// Whether the host replaced personal data by markers such as `[phone]`; the
+    /// markers are then shown as labelled pills.
+    #[prop_or_default]
+    pub redacted: bool,
 }
 
 // NOTE: every utterance gets a DOM row. Calls with many thousands of utterances
@@ -62,20 +91,41 @@ pub fn Transcript(props: &TranscriptProps) -> Html {
             let start_ms = utterance.start_ms;
             Callback::from(move |_: MouseEvent| on_select.emit(start_ms))
         };
+        let selected = props.selected == Some(utterance.index);
         let class = classes!(
             "callscope-utterance",
             format!("callscope-speaker-{}", utterance.speaker.as_str()),
             (props.active == Some(index)).then_some("callscope-utterance--active"),
             props.playable.then_some("callscope-utterance--playable"),
+            selected.then_some("callscope-utterance--selected"),
         );
+        let pick = props.on_pick.as_ref().map(|on_pick| {
+            let on_pick = on_pick.clone();
+            let index = utterance.index;
+            Callback::from(move |event: MouseEvent| {
+                // The row's own click would seek and start playback.
+                event.stop_propagation();
+                on_pick.emit(index);
+            })
+        });
+        let chips = props.chips.get(&utterance.index);
         html! {
-            <li key={utterance.index} {class} data-testid="utterance" data-start-ms={utterance.start_ms.to_string()}
-                onclick={props.playable.then_some(on_click)}>
+            <li key={utterance.index} {class} data-testid="utterance" data-index={utterance.index.to_string()}
+                data-start-ms={utterance.start_ms.to_string()} onclick={props.playable.then_some(on_click)}>
                 <span class="callscope-utterance-speaker">{ speaker_name(utterance.speaker) }</span>
                 <span class="callscope-utterance-time">{ format::clock(utterance.start_ms) }</span>
-                <span class="callscope-utterance-text">{ &utterance.text }</span>
+                <span class="callscope-utterance-text">{ utterance_text(&utterance.text, props.redacted) }</span>
+                if let Some(pick) = pick {
+                    <button type="button" class="callscope-button callscope-button--small callscope-pick" data-testid="select-utterance"
+                        aria-pressed={selected.to_string()} title="Select this utterance as the annotation target" onclick={pick}>
+                        { if selected { "Selected" } else { "Select" } }
+                    </button>
+                }
                 if let Some(latency) = props.latencies.get(&utterance.index) {
                     { breakdown(latency) }
+                }
+                if let Some(chips) = chips {
+                    { chip_list(chips) }
                 }
             </li>
         }
@@ -89,6 +139,37 @@ pub fn Transcript(props: &TranscriptProps) -> Html {
             <ol class="callscope-utterances" ref={list_ref}>{ for rows }</ol>
         </section>
     }
+}
+
+/// Renders an utterance's text, with redaction markers as pills when `redacted`.
+fn utterance_text(text: &str, redacted: bool) -> Html {
+    if !redacted {
+        return html! { <>{ text }</> };
+    }
+    redaction::pieces(text)
+        .into_iter()
+        .map(|piece| match piece {
+            Piece::Text(text) => html! { <>{ text }</> },
+            Piece::Marker(kind) => html! {
+                <span class={classes!("callscope-redacted", format!("callscope-redacted-{}", redaction::kind_key(kind)))}
+                    data-testid="redaction" data-kind={redaction::kind_key(kind)} title={format!("redacted: {}", redaction::kind_name(kind))}>
+                    { redaction::kind_key(kind) }
+                </span>
+            },
+        })
+        .collect()
+}
+
+fn chip_list(chips: &[Chip]) -> Html {
+    let items = chips.iter().map(|chip| {
+        html! {
+            <span class={classes!("callscope-chip", chip.own.then_some("callscope-chip--own"))} data-testid="utterance-annotation"
+                data-annotation-id={chip.annotation_id.clone()} data-label-id={chip.label_id.clone()} title={chip.title.clone()}>
+                { &chip.text }
+            </span>
+        }
+    });
+    html! { <div class="callscope-chips">{ for items }</div> }
 }
 
 /// Distance from the end of the transcript list within which the reader counts as

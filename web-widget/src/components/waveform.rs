@@ -2,17 +2,20 @@
 //! speech shading, pauses and their lengths, overlaps coloured by kind, response
 //! latency bars and a playhead that follows the audio element. Pauses, overlaps and
 //! latency bars come from one measurement source at a time, which a toggle in the
-//! toolbar switches.
+//! toolbar switches. Annotations on time ranges show as bands. A user who may
+//! annotate drags across a canvas to select a range, and a click without a drag
+//! seeks.
 
 use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
 
-use callscope_api_types::{CallAnalysis, CallDetail, ChannelLayout, MeasureSource, PeaksWindow, Speaker};
+use callscope_api_types::{CallAnalysis, CallDetail, ChannelLayout, MeasureSource, PeaksWindow, Speaker, Target};
 use gloo_events::EventListener;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
 use yew::prelude::*;
 
+use crate::annotate::{RangeBand, lane_shows, range_from_drag, range_target};
 use crate::api::{Api, ApiFailure};
 use crate::components::load::FailureNotice;
 use crate::components::transcript::speaker_name;
@@ -192,6 +195,26 @@ pub struct WaveformProps {
     pub source: MeasureSource,
     /// Called with the source the user picks in the toolbar.
     pub on_source: Callback<MeasureSource>,
+    /// Annotations on time ranges, drawn as bands.
+    #[prop_or_default]
+    pub bands: Shared<Vec<RangeBand>>,
+    /// The annotation target; a range is drawn as the selection.
+    #[prop_or_default]
+    pub selection: Option<Target>,
+    /// Called with the range a drag selects; `None` turns drags into clicks, for
+    /// users who may not annotate.
+    #[prop_or_default]
+    pub on_range: Option<Callback<Target>>,
+}
+
+/// A drag in progress on the waveform.
+#[derive(Debug, Clone, Copy)]
+struct Drag {
+    pointer_id: i32,
+    /// Start position, in CSS pixels from the left of the canvases.
+    from_x: f64,
+    /// Index of the canvas it started on, `None` outside every canvas.
+    lane: Option<usize>,
 }
 
 #[component]
@@ -272,15 +295,77 @@ pub fn Waveform(props: &WaveformProps) -> Html {
         });
     }
 
-    let on_click = {
+    let drag = use_mut_ref(|| None::<Drag>);
+    let preview = use_state_eq(|| None::<Target>);
+    let layout = props.detail.recording.as_ref().map_or(ChannelLayout::Mixed, |recording| recording.layout);
+    let x_of_event = {
         let stack_ref = stack_ref.clone();
-        let on_seek = props.on_seek.clone();
-        Callback::from(move |event: MouseEvent| {
-            let Some(stack) = stack_ref.cast::<web_sys::Element>() else { return };
-            let left = stack.get_bounding_client_rect().left();
-            on_seek.emit(scale.ms_of(f64::from(event.client_x()) - left));
+        move |event: &PointerEvent| {
+            let left = stack_ref.cast::<web_sys::Element>().map_or(0.0, |stack| stack.get_bounding_client_rect().left());
+            f64::from(event.client_x()) - left
+        }
+    };
+    let drag_target = {
+        let lanes = lanes.clone();
+        let annotating = props.on_range.is_some();
+        move |drag: &Drag, to_x: f64| {
+            let (start_ms, end_ms) = range_from_drag(&scale, drag.from_x, to_x).filter(|_| annotating)?;
+            let channels = drag.lane.and_then(|index| lanes.get(index)).map(|lane| lane.channels.as_slice());
+            Some(range_target(layout, channels, start_ms, end_ms))
+        }
+    };
+    let on_pointer_down = {
+        let stack_ref = stack_ref.clone();
+        let drag = drag.clone();
+        let x_of_event = x_of_event.clone();
+        Callback::from(move |event: PointerEvent| {
+            if event.button() != 0 {
+                return;
+            }
+            if let Some(stack) = stack_ref.cast::<web_sys::Element>() {
+                // Move and release events keep coming here when the pointer leaves the canvases.
+                let _ = stack.set_pointer_capture(event.pointer_id());
+            }
+            let lane = lane_index_of(event.target());
+            *drag.borrow_mut() = Some(Drag { pointer_id: event.pointer_id(), from_x: x_of_event(&event), lane });
         })
     };
+    let on_pointer_move = {
+        let drag = drag.clone();
+        let preview = preview.clone();
+        let x_of_event = x_of_event.clone();
+        let drag_target = drag_target.clone();
+        Callback::from(move |event: PointerEvent| {
+            let Some(current) = *drag.borrow() else { return };
+            if current.pointer_id == event.pointer_id() {
+                preview.set(drag_target(&current, x_of_event(&event)));
+            }
+        })
+    };
+    let on_pointer_up = {
+        let drag = drag.clone();
+        let preview = preview.clone();
+        let on_seek = props.on_seek.clone();
+        let on_range = props.on_range.clone();
+        Callback::from(move |event: PointerEvent| {
+            let Some(finished) = drag.borrow_mut().take() else { return };
+            preview.set(None);
+            let x = x_of_event(&event);
+            match (drag_target(&finished, x), &on_range) {
+                (Some(target), Some(on_range)) => on_range.emit(target),
+                _ => on_seek.emit(scale.ms_of(x)),
+            }
+        })
+    };
+    let on_pointer_cancel = {
+        let drag = drag.clone();
+        let preview = preview.clone();
+        Callback::from(move |_: PointerEvent| {
+            drag.borrow_mut().take();
+            preview.set(None);
+        })
+    };
+    let shown_selection = (*preview).or(props.selection);
 
     let audio_time = || props.audio.cast::<web_sys::HtmlMediaElement>().map(|audio| (audio.current_time() * 1000.0) as i64);
     let zoom_by = |factor: f64| {
@@ -296,11 +381,13 @@ pub fn Waveform(props: &WaveformProps) -> Html {
     let zoomed_in = view.1 - view.0 <= MIN_VIEW_MS.min(duration_ms);
     let whole_call = view.0 == 0 && view.1 == duration_ms;
 
-    let canvases = lanes.iter().map(|lane| {
+    let canvases = lanes.iter().enumerate().map(|(index, lane)| {
         html! {
-            <div class="callscope-lane" key={lane.key.clone()}>
+            <div class="callscope-lane" key={lane.key.clone()} data-lane={index.to_string()}>
                 <ChannelCanvas lane={lane.clone()} peaks={(*peaks).clone()} {scale} marks={(*marks).clone()} {pixel_ratio} />
                 <span class={classes!("callscope-lane-name", lane.speaker.map(|s| format!("callscope-speaker-{}", s.as_str())))}>{ &lane.name }</span>
+                { annotation_bands(lane, &props.bands, &scale, index == 0) }
+                { selection_band(lane, shown_selection.as_ref(), &scale) }
             </div>
         }
     });
@@ -317,7 +404,9 @@ pub fn Waveform(props: &WaveformProps) -> Html {
                 { source_toggle(props.source, &props.on_source) }
                 { legend() }
             </div>
-            <div class="callscope-stack" ref={stack_ref} onclick={on_click}>
+            <div class={classes!("callscope-stack", props.on_range.is_some().then_some("callscope-stack--annotating"))} data-testid="waveform-stack"
+                ref={stack_ref} onpointerdown={on_pointer_down} onpointermove={on_pointer_move} onpointerup={on_pointer_up}
+                onpointercancel={on_pointer_cancel}>
                 { pause_labels(&marks, &scale) }
                 { for canvases }
                 if !props.detail.analysis.overlaps.is_empty() {
@@ -330,6 +419,51 @@ pub fn Waveform(props: &WaveformProps) -> Html {
                 <FailureNotice {failure} />
             }
         </section>
+    }
+}
+
+/// Returns the index of the canvas (lane) `target` sits in, from its `data-lane`.
+fn lane_index_of(target: Option<web_sys::EventTarget>) -> Option<usize> {
+    let element = target?.dyn_into::<web_sys::Element>().ok()?;
+    let lane = element.closest(".callscope-lane").ok()??;
+    lane.get_attribute("data-lane")?.parse().ok()
+}
+
+/// Bands of the annotations on the lane's channels. A time range spans every lane,
+/// so only the first lane prints its text.
+fn annotation_bands(lane: &Lane, bands: &[RangeBand], scale: &TimeScale, first_lane: bool) -> Html {
+    let shown = bands.iter().filter(|band| lane_shows(band.channel, &lane.channels)).filter_map(|band| {
+        let (left, right) = scale.visible_span(band.start_ms, band.end_ms)?;
+        let style = format!("left:{left:.1}px;width:{:.1}px", (right - left).max(2.0));
+        let text = (first_lane || band.channel.is_some()).then(|| band.text.clone());
+        Some(html! {
+            <div key={band.annotation_id.clone()} class={classes!("callscope-annotation-band", band.own.then_some("callscope-annotation-band--own"))}
+                data-testid="annotation-band" data-annotation-id={band.annotation_id.clone()} data-label-id={band.label_id.clone()}
+                data-start-ms={band.start_ms.to_string()} data-end-ms={band.end_ms.to_string()} {style} title={band.title.clone()}>
+                if let Some(text) = text {
+                    <span class="callscope-annotation-band-text">{ text }</span>
+                }
+            </div>
+        })
+    });
+    html! { <>{ for shown }</> }
+}
+
+/// Renders the selected range on the lane, while dragging and after.
+fn selection_band(lane: &Lane, selection: Option<&Target>, scale: &TimeScale) -> Html {
+    let (channel, start_ms, end_ms) = match selection {
+        Some(Target::TimeRange { start_ms, end_ms }) => (None, *start_ms, *end_ms),
+        Some(Target::ChannelRange { channel, start_ms, end_ms }) => (Some(*channel), *start_ms, *end_ms),
+        _ => return html! {},
+    };
+    if !lane_shows(channel, &lane.channels) {
+        return html! {};
+    }
+    let Some((left, right)) = scale.visible_span(start_ms, end_ms) else { return html! {} };
+    let style = format!("left:{left:.1}px;width:{:.1}px", right - left);
+    html! {
+        <div class="callscope-selection" data-testid="selection" data-start-ms={start_ms.to_string()} data-end-ms={end_ms.to_string()}
+            data-channel={channel.map(|channel| channel.to_string())} {style} />
     }
 }
 
@@ -789,6 +923,8 @@ mod tests {
                 findings: Vec::new(),
             },
             analysed_by: ComponentVersion { interface_version: String::from("0.1.0"), sha256: String::new() },
+            redacted: false,
+            transcript_hidden: false,
         }
     }
 
