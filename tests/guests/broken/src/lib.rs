@@ -1,7 +1,10 @@
 //! A callscope component that misbehaves on request. `normalize` reads the payload as
 //! a command: `trap` panics, `loop` never returns, `grow` allocates until the memory
 //! limit stops it; anything else returns an empty call. The host tests load it to show
-//! that each fault fails its own request and the host keeps serving.
+//! that each fault fails its own request and the host keeps serving. The policy,
+//! redaction and annotation exports reject their input or return nothing, and
+//! redaction blanks every text, so this component never grants a permission or lets
+//! personal data through.
 
 #![cfg(target_arch = "wasm32")]
 
@@ -160,6 +163,93 @@ impl exports::callscope::plugin::analysis::Guest for Broken {
             flags: Vec::new(),
             findings: Vec::new(),
         })
+    }
+}
+
+/// Refuses every role map, so no request gets a permission from this component.
+impl exports::callscope::plugin::policy::Guest for Broken {
+    fn parse_role_map(_json: String) -> Result<Vec<exports::callscope::plugin::policy::RoleGrant>, String> {
+        Err("the broken test component parses no role maps".into())
+    }
+
+    fn permissions_of(
+        _role_map: Vec<exports::callscope::plugin::policy::RoleGrant>,
+        _roles: Vec<String>,
+    ) -> Vec<exports::callscope::plugin::policy::Permission> {
+        Vec::new()
+    }
+}
+
+/// Blanks every text rather than passing personal data through unredacted.
+impl exports::callscope::plugin::redaction::Guest for Broken {
+    fn redact_texts(texts: Vec<String>) -> Vec<exports::callscope::plugin::redaction::RedactedText> {
+        texts
+            .iter()
+            .map(|_| exports::callscope::plugin::redaction::RedactedText { text: String::new(), marks: Vec::new() })
+            .collect()
+    }
+
+    fn redact_json(_json: String) -> Result<String, String> {
+        Err("the broken test component redacts no JSON".into())
+    }
+
+    fn redact_utterances(
+        utterances: Vec<Utterance>,
+    ) -> Vec<(Utterance, Vec<exports::callscope::plugin::redaction::RedactionMark>)> {
+        utterances
+            .into_iter()
+            .map(|utterance| (Utterance { text: String::new(), words: Vec::new(), ..utterance }, Vec::new()))
+            .collect()
+    }
+}
+
+impl exports::callscope::plugin::annotation::Guest for Broken {
+    fn parse_schema(_json: String) -> Result<exports::callscope::plugin::annotation::Schema, Vec<String>> {
+        Err(vec!["the broken test component parses no schemas".into()])
+    }
+
+    fn validate_annotation(
+        _schema: exports::callscope::plugin::annotation::Schema,
+        _input: exports::callscope::plugin::annotation::AnnotationInput,
+        _bounds: exports::callscope::plugin::annotation::CallBounds,
+    ) -> Result<(), String> {
+        Err("the broken test component accepts no annotations".into())
+    }
+
+    fn missing_required(
+        _schema: exports::callscope::plugin::annotation::Schema,
+        _annotations: Vec<exports::callscope::plugin::annotation::AnnotationInput>,
+    ) -> Vec<String> {
+        Vec::new()
+    }
+
+    fn review_queue(
+        _candidates: Vec<exports::callscope::plugin::annotation::QueueCandidate>,
+        _sample_per_mille: u32,
+        _seed: u64,
+    ) -> Vec<exports::callscope::plugin::annotation::QueueEntry> {
+        Vec::new()
+    }
+
+    fn compute_agreement(
+        _ratings: Vec<exports::callscope::plugin::annotation::Rating>,
+        _level: exports::callscope::plugin::annotation::MeasurementLevel,
+    ) -> exports::callscope::plugin::annotation::Agreement {
+        exports::callscope::plugin::annotation::Agreement {
+            annotators: 0,
+            items: 0,
+            cohen_kappa: None,
+            krippendorff_alpha: None,
+            observed_agreement: None,
+        }
+    }
+
+    fn export_rows(
+        _rows: Vec<exports::callscope::plugin::annotation::ExportRow>,
+        _format: exports::callscope::plugin::annotation::ExportFormat,
+        _redact: bool,
+    ) -> String {
+        String::new()
     }
 }
 
