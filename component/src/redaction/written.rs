@@ -63,7 +63,8 @@ fn scan_run(text: &str, start: usize) -> (Vec<Group>, usize) {
         if plus {
             position += 1;
         }
-        if bytes.get(position) == Some(&b'(') {
+        let opened = bytes.get(position) == Some(&b'(');
+        if opened {
             position += 1;
         }
         let digits_start = position;
@@ -71,7 +72,7 @@ fn scan_run(text: &str, start: usize) -> (Vec<Group>, usize) {
             position += 1;
         }
         let digits = text[digits_start..position].to_string();
-        let closed = bytes.get(position) == Some(&b')');
+        let closed = opened && bytes.get(position) == Some(&b')');
         if closed {
             position += 1;
         }
@@ -182,6 +183,7 @@ mod tests {
         assert_eq!(kinds("4155550199 2024"), [(PiiKind::Phone, "4155550199")]);
         assert_eq!(kinds("on 2024-05-14 4155550199."), [(PiiKind::Phone, "4155550199")]);
         assert_eq!(kinds("(415) 555-0199, thanks"), [(PiiKind::Phone, "(415) 555-0199")]);
+        assert_eq!(kinds("(at 415-555-0199)"), [(PiiKind::Phone, "415-555-0199")]);
     }
 
     #[test]
