@@ -46,7 +46,9 @@ pub fn parse_role_map(json: &str) -> Result<Vec<RoleGrant>, RoleMapError> {
     let document: Value =
         serde_json::from_str(json).map_err(|error| RoleMapError::InvalidJson(error.to_string()))?;
     let Value::Object(roles) = document else {
-        return Err(RoleMapError::NotAnObject { found: json_type(&document) });
+        return Err(RoleMapError::NotAnObject {
+            found: json_type(&document),
+        });
     };
 
     let mut grants = Vec::with_capacity(roles.len());
@@ -55,20 +57,30 @@ pub fn parse_role_map(json: &str) -> Result<Vec<RoleGrant>, RoleMapError> {
             return Err(RoleMapError::EmptyRole { position });
         }
         let Value::Array(names) = value else {
-            return Err(RoleMapError::NotAList { role: role.clone(), found: value.to_string() });
+            return Err(RoleMapError::NotAList {
+                role: role.clone(),
+                found: value.to_string(),
+            });
         };
 
         let mut permissions = Vec::with_capacity(names.len());
         for name in names {
-            let permission = name.as_str().and_then(Permission::from_name).ok_or_else(|| {
-                RoleMapError::UnknownPermission { role: role.clone(), value: name.to_string() }
-            })?;
+            let permission = name
+                .as_str()
+                .and_then(Permission::from_name)
+                .ok_or_else(|| RoleMapError::UnknownPermission {
+                    role: role.clone(),
+                    value: name.to_string(),
+                })?;
             permissions.push(permission);
         }
         permissions.sort();
         permissions.dedup();
 
-        grants.push(RoleGrant { role: role.clone(), permissions });
+        grants.push(RoleGrant {
+            role: role.clone(),
+            permissions,
+        });
     }
 
     grants.sort_by(|left, right| left.role.cmp(&right.role));
@@ -105,15 +117,19 @@ mod tests {
 
     #[test]
     fn role_map_parses_and_sorts() {
-        let grants =
-            parse_role_map(r#"{"qa": ["annotate", "view-calls", "annotate"], "admin": ["manage-component"]}"#)
-                .unwrap();
+        let grants = parse_role_map(
+            r#"{"qa": ["annotate", "view-calls", "annotate"], "admin": ["manage-component"]}"#,
+        )
+        .unwrap();
 
         assert_eq!(grants.len(), 2);
         assert_eq!(grants[0].role, "admin");
         assert_eq!(grants[0].permissions, [Permission::ManageComponent]);
         assert_eq!(grants[1].role, "qa");
-        assert_eq!(grants[1].permissions, [Permission::ViewCalls, Permission::Annotate]);
+        assert_eq!(
+            grants[1].permissions,
+            [Permission::ViewCalls, Permission::Annotate]
+        );
     }
 
     #[test]
@@ -122,12 +138,18 @@ mod tests {
 
         assert_eq!(
             error,
-            RoleMapError::UnknownPermission { role: "qa".into(), value: "\"delete-everything\"".into() }
+            RoleMapError::UnknownPermission {
+                role: "qa".into(),
+                value: "\"delete-everything\"".into()
+            }
         );
         let message = error.to_string();
         assert!(message.contains("role \"qa\""), "{message}");
         assert!(message.contains("\"delete-everything\""), "{message}");
-        assert!(message.contains("view-calls, view-transcript, view-personal-data"), "{message}");
+        assert!(
+            message.contains("view-calls, view-transcript, view-personal-data"),
+            "{message}"
+        );
         assert!(message.contains("import-calls"), "{message}");
     }
 
@@ -135,15 +157,31 @@ mod tests {
     fn permission_that_is_not_a_string_is_unknown() {
         let error = parse_role_map(r#"{"qa": [7]}"#).unwrap_err();
 
-        assert_eq!(error, RoleMapError::UnknownPermission { role: "qa".into(), value: "7".into() });
+        assert_eq!(
+            error,
+            RoleMapError::UnknownPermission {
+                role: "qa".into(),
+                value: "7".into()
+            }
+        );
     }
 
     #[test]
     fn role_value_not_a_list() {
         let error = parse_role_map(r#"{"qa": "view-calls"}"#).unwrap_err();
 
-        assert_eq!(error, RoleMapError::NotAList { role: "qa".into(), found: "\"view-calls\"".into() });
-        assert!(error.to_string().contains("expected a list of permission names"));
+        assert_eq!(
+            error,
+            RoleMapError::NotAList {
+                role: "qa".into(),
+                found: "\"view-calls\"".into()
+            }
+        );
+        assert!(
+            error
+                .to_string()
+                .contains("expected a list of permission names")
+        );
     }
 
     #[test]
@@ -169,12 +207,21 @@ mod tests {
 
     #[test]
     fn permissions_of_unites_known_roles() {
-        let grants =
-            parse_role_map(r#"{"qa": ["annotate", "view-calls"], "lead": ["review", "view-calls"]}"#).unwrap();
+        let grants = parse_role_map(
+            r#"{"qa": ["annotate", "view-calls"], "lead": ["review", "view-calls"]}"#,
+        )
+        .unwrap();
 
         let permissions = permissions_of(&grants, &["lead".into(), "qa".into(), "stranger".into()]);
 
-        assert_eq!(permissions, [Permission::ViewCalls, Permission::Annotate, Permission::Review]);
+        assert_eq!(
+            permissions,
+            [
+                Permission::ViewCalls,
+                Permission::Annotate,
+                Permission::Review
+            ]
+        );
     }
 
     #[test]

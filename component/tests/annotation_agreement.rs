@@ -7,7 +7,11 @@ use callscope_component::annotation::{
 };
 
 fn rating(item: &str, annotator: &str, value: &str) -> Rating {
-    Rating { item: item.into(), annotator: annotator.into(), value: value.into() }
+    Rating {
+        item: item.into(),
+        annotator: annotator.into(),
+        value: value.into(),
+    }
 }
 
 /// Ratings from a table with one row per annotator and one column per item; `None` is
@@ -17,7 +21,11 @@ fn from_rows(rows: &[(&str, &[Option<u8>])]) -> Vec<Rating> {
     for (annotator, values) in rows {
         for (item, value) in values.iter().enumerate() {
             if let Some(value) = value {
-                ratings.push(rating(&format!("unit-{}", item + 1), annotator, &value.to_string()));
+                ratings.push(rating(
+                    &format!("unit-{}", item + 1),
+                    annotator,
+                    &value.to_string(),
+                ));
             }
         }
     }
@@ -33,7 +41,12 @@ fn assert_close(actual: Option<f64>, expected: f64) {
 /// howcodex.com/statistics/cohen_kappa_coefficient.htm: 50 proposals, readers A and B
 /// each say yes or no. Both yes 20, A yes B no 5, A no B yes 10, both no 15.
 fn cohen_example() -> Vec<Rating> {
-    let cells = [("yes", "yes", 20), ("yes", "no", 5), ("no", "yes", 10), ("no", "no", 15)];
+    let cells = [
+        ("yes", "yes", 20),
+        ("yes", "no", 5),
+        ("no", "yes", 10),
+        ("no", "no", 15),
+    ];
     let mut ratings = Vec::new();
     let mut item = 0;
     for (first, second, count) in cells {
@@ -78,10 +91,74 @@ fn alpha_on_cohen_example() {
 fn krippendorff_example() -> Vec<Rating> {
     let n = None;
     from_rows(&[
-        ("A", &[Some(1), Some(2), Some(3), Some(3), Some(2), Some(1), Some(4), Some(1), Some(2), n, n, n]),
-        ("B", &[Some(1), Some(2), Some(3), Some(3), Some(2), Some(2), Some(4), Some(1), Some(2), Some(5), n, Some(3)]),
-        ("C", &[n, Some(3), Some(3), Some(3), Some(2), Some(3), Some(4), Some(2), Some(2), Some(5), Some(1), n]),
-        ("D", &[Some(1), Some(2), Some(3), Some(3), Some(2), Some(4), Some(4), Some(1), Some(2), Some(5), Some(1), n]),
+        (
+            "A",
+            &[
+                Some(1),
+                Some(2),
+                Some(3),
+                Some(3),
+                Some(2),
+                Some(1),
+                Some(4),
+                Some(1),
+                Some(2),
+                n,
+                n,
+                n,
+            ],
+        ),
+        (
+            "B",
+            &[
+                Some(1),
+                Some(2),
+                Some(3),
+                Some(3),
+                Some(2),
+                Some(2),
+                Some(4),
+                Some(1),
+                Some(2),
+                Some(5),
+                n,
+                Some(3),
+            ],
+        ),
+        (
+            "C",
+            &[
+                n,
+                Some(3),
+                Some(3),
+                Some(3),
+                Some(2),
+                Some(3),
+                Some(4),
+                Some(2),
+                Some(2),
+                Some(5),
+                Some(1),
+                n,
+            ],
+        ),
+        (
+            "D",
+            &[
+                Some(1),
+                Some(2),
+                Some(3),
+                Some(3),
+                Some(2),
+                Some(4),
+                Some(4),
+                Some(1),
+                Some(2),
+                Some(5),
+                Some(1),
+                n,
+            ],
+        ),
     ])
 }
 
@@ -99,7 +176,10 @@ fn alpha_nominal_krippendorff_2011() {
     let agreement = compute_agreement(&krippendorff_example(), MeasurementLevel::Nominal).unwrap();
 
     assert_close(agreement.krippendorff_alpha, 1.0 - 0.2 / (1216.0 / 1560.0));
-    assert_eq!(format!("{:.3}", agreement.krippendorff_alpha.unwrap()), "0.743");
+    assert_eq!(
+        format!("{:.3}", agreement.krippendorff_alpha.unwrap()),
+        "0.743"
+    );
     assert_close(agreement.observed_agreement, 0.8);
     assert_eq!(agreement.annotators, 4);
     assert_eq!(agreement.items, 11);
@@ -119,8 +199,14 @@ fn alpha_interval_krippendorff_2011() {
     // alpha = 1 - 0.433333 / 2.871795 = 0.849107..., the paper's 0.849.
     let agreement = compute_agreement(&krippendorff_example(), MeasurementLevel::Interval).unwrap();
 
-    assert_close(agreement.krippendorff_alpha, 1.0 - (52.0 / 3.0 / 40.0) / (112.0 / 39.0));
-    assert_eq!(format!("{:.3}", agreement.krippendorff_alpha.unwrap()), "0.849");
+    assert_close(
+        agreement.krippendorff_alpha,
+        1.0 - (52.0 / 3.0 / 40.0) / (112.0 / 39.0),
+    );
+    assert_eq!(
+        format!("{:.3}", agreement.krippendorff_alpha.unwrap()),
+        "0.849"
+    );
 }
 
 #[test]
@@ -151,7 +237,12 @@ fn kappa_uses_items_both_rated() {
 fn identical_values_leave_kappa_and_alpha_undefined() {
     // Both always say yes: p_e = 1 and D_e = 0, so neither coefficient is defined,
     // while the observed agreement is complete.
-    let ratings = [rating("1", "a", "yes"), rating("1", "b", "yes"), rating("2", "a", "yes"), rating("2", "b", "yes")];
+    let ratings = [
+        rating("1", "a", "yes"),
+        rating("1", "b", "yes"),
+        rating("2", "a", "yes"),
+        rating("2", "b", "yes"),
+    ];
 
     let agreement = compute_agreement(&ratings, MeasurementLevel::Nominal).unwrap();
 
@@ -208,7 +299,12 @@ fn later_rating_replaces_earlier() {
 fn interval_compares_numbers_not_text() {
     // "1" and "1.0" are the same number, so the items agree as they would nominally
     // only if the texts were equal.
-    let ratings = [rating("1", "a", "1"), rating("1", "b", "1.0"), rating("2", "a", "3"), rating("2", "b", " 3 ")];
+    let ratings = [
+        rating("1", "a", "1"),
+        rating("1", "b", "1.0"),
+        rating("2", "a", "3"),
+        rating("2", "b", " 3 "),
+    ];
 
     let interval = compute_agreement(&ratings, MeasurementLevel::Interval).unwrap();
     let nominal = compute_agreement(&ratings, MeasurementLevel::Nominal).unwrap();
@@ -220,15 +316,25 @@ fn interval_compares_numbers_not_text() {
 
 #[test]
 fn interval_rejects_text_value() {
-    let ratings = [rating("turn-3", "ana", "2"), rating("turn-3", "ben", "high")];
+    let ratings = [
+        rating("turn-3", "ana", "2"),
+        rating("turn-3", "ben", "high"),
+    ];
 
     let error = compute_agreement(&ratings, MeasurementLevel::Interval).unwrap_err();
 
     assert_eq!(
         error,
-        AgreementError::NotANumber { item: "turn-3".into(), annotator: "ben".into(), value: "high".into() }
+        AgreementError::NotANumber {
+            item: "turn-3".into(),
+            annotator: "ben".into(),
+            value: "high".into()
+        }
     );
-    assert!(error.to_string().contains("use the nominal level"), "{error}");
+    assert!(
+        error.to_string().contains("use the nominal level"),
+        "{error}"
+    );
 }
 
 #[test]
@@ -237,5 +343,8 @@ fn interval_rejects_infinity() {
 
     let error = compute_agreement(&ratings, MeasurementLevel::Interval).unwrap_err();
 
-    assert!(matches!(error, AgreementError::NotANumber { .. }), "{error:?}");
+    assert!(
+        matches!(error, AgreementError::NotANumber { .. }),
+        "{error:?}"
+    );
 }

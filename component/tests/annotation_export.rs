@@ -21,7 +21,11 @@ fn rows() -> Vec<ExportRow> {
         },
         ExportRow {
             call_id: "c-1".into(),
-            target: Target::ChannelRange { channel: 1, start_ms: 5000, end_ms: 7000 },
+            target: Target::ChannelRange {
+                channel: 1,
+                start_ms: 5000,
+                end_ms: 7000,
+            },
             speaker: None,
             text: None,
             start_ms: Some(5000),
@@ -81,7 +85,10 @@ fn csv_header_and_quoting() {
 
     let records: Vec<&str> = csv.split_terminator("\r\n").collect();
     assert_eq!(records.len(), 4);
-    assert_eq!(records[0], "call_id,target,utterance_index,channel,speaker,start_ms,end_ms,text,labels,comments,annotators");
+    assert_eq!(
+        records[0],
+        "call_id,target,utterance_index,channel,speaker,start_ms,end_ms,text,labels,comments,annotators"
+    );
     assert_eq!(records[0].split(',').count(), CSV_COLUMNS.len());
     // The text holds a comma and is quoted. The note label holds quotes (doubled), a
     // semicolon (escaped with a backslash, as list items are) and a comma.
@@ -89,17 +96,26 @@ fn csv_header_and_quoting() {
         records[1],
         r#"c-1,utterance,3,,user,1000,2500,"Call me at 415-555-0199, please","wrong-answer=true;note=said ""hi""\; then, left",mail jane@example.com;second,ana;ben"#
     );
-    assert_eq!(records[2], "c-1,channel-range,,1,,5000,7000,,dead-air=true,,ana");
+    assert_eq!(
+        records[2],
+        "c-1,channel-range,,1,,5000,7000,,dead-air=true,,ana"
+    );
     // A comment that starts with `=` gets a leading apostrophe so that a spreadsheet
     // does not run it as a formula.
-    assert_eq!(records[3], r#"c-2,call,,,,,,,tone=rude,"'=HYPERLINK(""x"")",ben"#);
+    assert_eq!(
+        records[3],
+        r#"c-2,call,,,,,,,tone=rude,"'=HYPERLINK(""x"")",ben"#
+    );
 }
 
 #[test]
 fn csv_of_no_rows_is_header_only() {
     let csv = export_rows(&[], ExportFormat::Csv, false);
 
-    assert_eq!(csv, "call_id,target,utterance_index,channel,speaker,start_ms,end_ms,text,labels,comments,annotators\r\n");
+    assert_eq!(
+        csv,
+        "call_id,target,utterance_index,channel,speaker,start_ms,end_ms,text,labels,comments,annotators\r\n"
+    );
 }
 
 #[test]
@@ -113,8 +129,14 @@ fn redaction_removes_phone_and_email() {
         let exported = export_rows(&rows(), format, true);
 
         assert!(!exported.contains("415-555-0199"), "{format:?}: {exported}");
-        assert!(!exported.contains("jane@example.com"), "{format:?}: {exported}");
-        assert!(exported.contains("Call me at [phone], please"), "{format:?}: {exported}");
+        assert!(
+            !exported.contains("jane@example.com"),
+            "{format:?}: {exported}"
+        );
+        assert!(
+            exported.contains("Call me at [phone], please"),
+            "{format:?}: {exported}"
+        );
         assert!(exported.contains("mail [email]"), "{format:?}: {exported}");
     }
 }
@@ -126,7 +148,10 @@ fn redaction_covers_label_values() {
 
     let exported = export_rows(&[row], ExportFormat::Jsonl, true);
 
-    assert!(exported.contains(r#""value":"customer gave [payment-card]""#), "{exported}");
+    assert!(
+        exported.contains(r#""value":"customer gave [payment-card]""#),
+        "{exported}"
+    );
 }
 
 #[test]

@@ -17,7 +17,11 @@ fn candidates() -> Vec<QueueCandidate> {
         candidate("misaligned", &["clock-offset", "dead-air"], None),
         candidate("clean", &[], Some(900)),
         candidate("slow-2", &["slow-response"], Some(2600)),
-        candidate("worst", &["false-interruption", "slow-response", "slow-response"], Some(12_000)),
+        candidate(
+            "worst",
+            &["false-interruption", "slow-response", "slow-response"],
+            Some(12_000),
+        ),
         candidate("odd", &["mystery-code"], Some(-5)),
     ]
 }
@@ -35,17 +39,27 @@ fn flagged_calls_ordered_by_priority() {
     // slow-1 and slow-2: 20, latency 2600 ms adds 2600 / 250 = 10 points = 30 each; they
     // keep their input order.
     // odd: an unknown code weighs 10; a negative latency adds nothing.
-    assert_eq!(ids(&queue), ["worst", "misaligned", "slow-1", "slow-2", "odd"]);
+    assert_eq!(
+        ids(&queue),
+        ["worst", "misaligned", "slow-1", "slow-2", "odd"]
+    );
     let priorities: Vec<u32> = queue.iter().map(|entry| entry.priority).collect();
     assert_eq!(priorities, [90, 70, 30, 30, 10]);
-    assert!(queue.iter().all(|entry| entry.reason == QueueReason::Flagged));
+    assert!(
+        queue
+            .iter()
+            .all(|entry| entry.reason == QueueReason::Flagged)
+    );
 }
 
 #[test]
 fn full_sample_appends_unflagged_calls() {
     let queue = review_queue(&candidates(), 1000, 7);
 
-    assert_eq!(ids(&queue), ["worst", "misaligned", "slow-1", "slow-2", "odd", "clean"]);
+    assert_eq!(
+        ids(&queue),
+        ["worst", "misaligned", "slow-1", "slow-2", "odd", "clean"]
+    );
     let last = queue.last().unwrap();
     assert_eq!(last.reason, QueueReason::Sampled);
     assert_eq!(last.reason.as_str(), "sampled");
@@ -60,7 +74,9 @@ fn sample_above_thousand_counts_as_all() {
 }
 
 fn unflagged(count: usize) -> Vec<QueueCandidate> {
-    (0..count).map(|index| candidate(&format!("call-{index}"), &[], None)).collect()
+    (0..count)
+        .map(|index| candidate(&format!("call-{index}"), &[], None))
+        .collect()
 }
 
 #[test]
@@ -69,8 +85,16 @@ fn sample_size_near_per_mille() {
     // sqrt(2000 * 0.1 * 0.9) = 13.4, so 150..=250 is more than 3.7 deviations wide.
     let queue = review_queue(&unflagged(2000), 100, 42);
 
-    assert!((150..=250).contains(&queue.len()), "{} sampled", queue.len());
-    assert!(queue.iter().all(|entry| entry.reason == QueueReason::Sampled));
+    assert!(
+        (150..=250).contains(&queue.len()),
+        "{} sampled",
+        queue.len()
+    );
+    assert!(
+        queue
+            .iter()
+            .all(|entry| entry.reason == QueueReason::Sampled)
+    );
 }
 
 #[test]

@@ -17,7 +17,9 @@ const VALID: &str = r#"{
 }"#;
 
 fn problems(json: &str) -> Vec<String> {
-    parse_schema(json).expect_err("the schema is invalid").problems
+    parse_schema(json)
+        .expect_err("the schema is invalid")
+        .problems
 }
 
 #[test]
@@ -28,10 +30,21 @@ fn valid_schema_parses() {
     assert_eq!(schema.labels[0].id, "wrong-answer");
     assert!(schema.labels[0].required);
     assert_eq!(schema.labels[0].shortcut.as_deref(), Some("w"));
-    assert_eq!(schema.labels[0].targets, [TargetKind::Utterance, TargetKind::TimeRange]);
-    assert_eq!(schema.labels[1].kind, LabelKind::Categorical { options: vec!["calm".into(), "rude".into()] });
+    assert_eq!(
+        schema.labels[0].targets,
+        [TargetKind::Utterance, TargetKind::TimeRange]
+    );
+    assert_eq!(
+        schema.labels[1].kind,
+        LabelKind::Categorical {
+            options: vec!["calm".into(), "rude".into()]
+        }
+    );
     assert!(!schema.labels[1].required);
-    assert_eq!(schema.labels[2].kind, LabelKind::Numeric { min: 1.0, max: 5.0 });
+    assert_eq!(
+        schema.labels[2].kind,
+        LabelKind::Numeric { min: 1.0, max: 5.0 }
+    );
     assert_eq!(schema.labels[2].shortcut, None);
     assert_eq!(schema.labels[3].kind, LabelKind::FreeText);
 }
@@ -86,7 +99,8 @@ fn missing_field_names_label() {
 
 #[test]
 fn label_without_id_is_named_by_position() {
-    let json = r#"{"labels": [{"name": "Tone", "kind": {"type": "boolean"}, "targets": ["call"]}]}"#;
+    let json =
+        r#"{"labels": [{"name": "Tone", "kind": {"type": "boolean"}, "targets": ["call"]}]}"#;
 
     assert_eq!(problems(json), ["label at position 0: missing field `id`"]);
 }
@@ -98,7 +112,11 @@ fn unknown_target_is_reported() {
     let problems = problems(json);
 
     assert_eq!(problems.len(), 1);
-    assert!(problems[0].starts_with("label \"a\": unknown variant `word`"), "{}", problems[0]);
+    assert!(
+        problems[0].starts_with("label \"a\": unknown variant `word`"),
+        "{}",
+        problems[0]
+    );
 }
 
 #[test]
@@ -121,9 +139,18 @@ fn unknown_top_level_key_is_reported() {
 
 #[test]
 fn document_shape_errors() {
-    assert_eq!(problems("[]"), ["expected a JSON object with a \"labels\" list, found a list"]);
-    assert_eq!(problems("{}"), ["missing \"labels\": give a list of labels, possibly empty"]);
-    assert_eq!(problems(r#"{"labels": {}}"#), ["\"labels\" must be a list of labels, found an object"]);
+    assert_eq!(
+        problems("[]"),
+        ["expected a JSON object with a \"labels\" list, found a list"]
+    );
+    assert_eq!(
+        problems("{}"),
+        ["missing \"labels\": give a list of labels, possibly empty"]
+    );
+    assert_eq!(
+        problems(r#"{"labels": {}}"#),
+        ["\"labels\" must be a list of labels, found an object"]
+    );
 }
 
 #[test]
@@ -131,12 +158,21 @@ fn invalid_json_is_one_problem() {
     let problems = problems("{\"labels\": [");
 
     assert_eq!(problems.len(), 1);
-    assert!(problems[0].starts_with("not valid JSON: "), "{}", problems[0]);
+    assert!(
+        problems[0].starts_with("not valid JSON: "),
+        "{}",
+        problems[0]
+    );
 }
 
 #[test]
 fn error_display_joins_problems() {
-    let error = SchemaError { problems: vec!["first".into(), "second".into()] };
+    let error = SchemaError {
+        problems: vec!["first".into(), "second".into()],
+    };
 
-    assert_eq!(error.to_string(), "invalid annotation schema: first; second");
+    assert_eq!(
+        error.to_string(),
+        "invalid annotation schema: first; second"
+    );
 }

@@ -3,7 +3,8 @@
 
 use callscope_api_types::{AnnotationInput, LabelValue, Schema, Target};
 use callscope_component::annotation::{
-    AnnotationError, CallBounds, MAX_TEXT_CHARS, missing_required, parse_schema, validate_annotation,
+    AnnotationError, CallBounds, MAX_TEXT_CHARS, missing_required, parse_schema,
+    validate_annotation,
 };
 
 fn schema() -> Schema {
@@ -25,11 +26,20 @@ fn schema() -> Schema {
 
 /// A 60 s stereo call with utterances 0 to 9.
 fn bounds() -> CallBounds {
-    CallBounds { duration_ms: 60_000, utterance_indices: (0..10).collect(), channels: 2 }
+    CallBounds {
+        duration_ms: 60_000,
+        utterance_indices: (0..10).collect(),
+        channels: 2,
+    }
 }
 
 fn input(label_id: &str, target: Target, value: LabelValue) -> AnnotationInput {
-    AnnotationInput { label_id: label_id.into(), target, value, comment: None }
+    AnnotationInput {
+        label_id: label_id.into(),
+        target,
+        value,
+        comment: None,
+    }
 }
 
 fn check(input: &AnnotationInput) -> Result<(), AnnotationError> {
@@ -39,9 +49,28 @@ fn check(input: &AnnotationInput) -> Result<(), AnnotationError> {
 #[test]
 fn valid_annotations_pass() {
     let cases = [
-        input("wrong-answer", Target::Utterance { index: 9 }, LabelValue::Boolean(true)),
-        input("wrong-answer", Target::TimeRange { start_ms: 0, end_ms: 60_000 }, LabelValue::Boolean(false)),
-        input("wrong-answer", Target::ChannelRange { channel: 1, start_ms: 100, end_ms: 200 }, LabelValue::Boolean(true)),
+        input(
+            "wrong-answer",
+            Target::Utterance { index: 9 },
+            LabelValue::Boolean(true),
+        ),
+        input(
+            "wrong-answer",
+            Target::TimeRange {
+                start_ms: 0,
+                end_ms: 60_000,
+            },
+            LabelValue::Boolean(false),
+        ),
+        input(
+            "wrong-answer",
+            Target::ChannelRange {
+                channel: 1,
+                start_ms: 100,
+                end_ms: 200,
+            },
+            LabelValue::Boolean(true),
+        ),
         input("tone", Target::Call, LabelValue::Text("rude".into())),
         input("score", Target::Call, LabelValue::Numeric(1.0)),
         input("score", Target::Call, LabelValue::Numeric(5.0)),
@@ -64,44 +93,88 @@ fn unknown_label_lists_labels() {
 
 #[test]
 fn target_kind_not_allowed() {
-    let error = check(&input("tone", Target::Utterance { index: 1 }, LabelValue::Text("calm".into()))).unwrap_err();
+    let error = check(&input(
+        "tone",
+        Target::Utterance { index: 1 },
+        LabelValue::Text("calm".into()),
+    ))
+    .unwrap_err();
 
-    assert_eq!(error.to_string(), "target: label \"tone\" does not apply to utterance; it applies to call");
+    assert_eq!(
+        error.to_string(),
+        "target: label \"tone\" does not apply to utterance; it applies to call"
+    );
 }
 
 #[test]
 fn utterance_must_exist() {
-    let error = check(&input("wrong-answer", Target::Utterance { index: 10 }, LabelValue::Boolean(true))).unwrap_err();
+    let error = check(&input(
+        "wrong-answer",
+        Target::Utterance { index: 10 },
+        LabelValue::Boolean(true),
+    ))
+    .unwrap_err();
 
-    assert_eq!(error.to_string(), "target: utterance 10 does not exist; the call has utterances 0 to 9");
+    assert_eq!(
+        error.to_string(),
+        "target: utterance 10 does not exist; the call has utterances 0 to 9"
+    );
 }
 
 #[test]
 fn utterance_gap_is_described() {
-    let bounds = CallBounds { duration_ms: 1000, utterance_indices: vec![0, 2, 5], channels: 0 };
-    let annotation = input("wrong-answer", Target::Utterance { index: 1 }, LabelValue::Boolean(true));
+    let bounds = CallBounds {
+        duration_ms: 1000,
+        utterance_indices: vec![0, 2, 5],
+        channels: 0,
+    };
+    let annotation = input(
+        "wrong-answer",
+        Target::Utterance { index: 1 },
+        LabelValue::Boolean(true),
+    );
 
     let error = validate_annotation(&schema(), &annotation, &bounds).unwrap_err();
 
-    assert_eq!(error.to_string(), "target: utterance 1 does not exist; the call has 3 utterances between 0 and 5");
+    assert_eq!(
+        error.to_string(),
+        "target: utterance 1 does not exist; the call has 3 utterances between 0 and 5"
+    );
 }
 
 #[test]
 fn ranges_must_lie_in_call() {
     let cases = [(-1, 100), (100, 100), (200, 100), (59_000, 60_001)];
     for (start_ms, end_ms) in cases {
-        let error =
-            check(&input("wrong-answer", Target::TimeRange { start_ms, end_ms }, LabelValue::Boolean(true))).unwrap_err();
+        let error = check(&input(
+            "wrong-answer",
+            Target::TimeRange { start_ms, end_ms },
+            LabelValue::Boolean(true),
+        ))
+        .unwrap_err();
 
-        assert_eq!(error, AnnotationError::InvalidRange { start_ms, end_ms, duration_ms: 60_000 });
+        assert_eq!(
+            error,
+            AnnotationError::InvalidRange {
+                start_ms,
+                end_ms,
+                duration_ms: 60_000
+            }
+        );
     }
 }
 
 #[test]
 fn range_message_names_bounds() {
-    let error =
-        check(&input("wrong-answer", Target::TimeRange { start_ms: 500, end_ms: 61_000 }, LabelValue::Boolean(true)))
-            .unwrap_err();
+    let error = check(&input(
+        "wrong-answer",
+        Target::TimeRange {
+            start_ms: 500,
+            end_ms: 61_000,
+        },
+        LabelValue::Boolean(true),
+    ))
+    .unwrap_err();
 
     assert_eq!(
         error.to_string(),
@@ -111,20 +184,39 @@ fn range_message_names_bounds() {
 
 #[test]
 fn channel_must_exist() {
-    let target = Target::ChannelRange { channel: 2, start_ms: 0, end_ms: 100 };
+    let target = Target::ChannelRange {
+        channel: 2,
+        start_ms: 0,
+        end_ms: 100,
+    };
 
     let error = check(&input("wrong-answer", target, LabelValue::Boolean(true))).unwrap_err();
 
-    assert_eq!(error.to_string(), "target: channel 2 does not exist; the recording has channels 0 to 1");
+    assert_eq!(
+        error.to_string(),
+        "target: channel 2 does not exist; the recording has channels 0 to 1"
+    );
 }
 
 #[test]
 fn channel_range_needs_recording() {
-    let bounds = CallBounds { duration_ms: 60_000, utterance_indices: vec![], channels: 0 };
-    let target = Target::ChannelRange { channel: 0, start_ms: 0, end_ms: 100 };
+    let bounds = CallBounds {
+        duration_ms: 60_000,
+        utterance_indices: vec![],
+        channels: 0,
+    };
+    let target = Target::ChannelRange {
+        channel: 0,
+        start_ms: 0,
+        end_ms: 100,
+    };
 
-    let error = validate_annotation(&schema(), &input("wrong-answer", target, LabelValue::Boolean(true)), &bounds)
-        .unwrap_err();
+    let error = validate_annotation(
+        &schema(),
+        &input("wrong-answer", target, LabelValue::Boolean(true)),
+        &bounds,
+    )
+    .unwrap_err();
 
     assert_eq!(
         error.to_string(),
@@ -134,16 +226,32 @@ fn channel_range_needs_recording() {
 
 #[test]
 fn channel_range_checks_times() {
-    let target = Target::ChannelRange { channel: 0, start_ms: 300, end_ms: 200 };
+    let target = Target::ChannelRange {
+        channel: 0,
+        start_ms: 300,
+        end_ms: 200,
+    };
 
     let error = check(&input("wrong-answer", target, LabelValue::Boolean(true))).unwrap_err();
 
-    assert_eq!(error, AnnotationError::InvalidRange { start_ms: 300, end_ms: 200, duration_ms: 60_000 });
+    assert_eq!(
+        error,
+        AnnotationError::InvalidRange {
+            start_ms: 300,
+            end_ms: 200,
+            duration_ms: 60_000
+        }
+    );
 }
 
 #[test]
 fn boolean_needs_boolean() {
-    let error = check(&input("wrong-answer", Target::Utterance { index: 0 }, LabelValue::Text("yes".into()))).unwrap_err();
+    let error = check(&input(
+        "wrong-answer",
+        Target::Utterance { index: 0 },
+        LabelValue::Text("yes".into()),
+    ))
+    .unwrap_err();
 
     assert_eq!(
         error.to_string(),
@@ -153,7 +261,12 @@ fn boolean_needs_boolean() {
 
 #[test]
 fn categorical_needs_listed_option() {
-    let error = check(&input("tone", Target::Call, LabelValue::Text("Rude".into()))).unwrap_err();
+    let error = check(&input(
+        "tone",
+        Target::Call,
+        LabelValue::Text("Rude".into()),
+    ))
+    .unwrap_err();
 
     assert_eq!(
         error.to_string(),
@@ -175,14 +288,20 @@ fn numeric_must_be_in_range() {
 fn numeric_must_be_finite() {
     let error = check(&input("score", Target::Call, LabelValue::Numeric(f64::NAN))).unwrap_err();
 
-    assert!(matches!(error, AnnotationError::InvalidValue { .. }), "{error:?}");
+    assert!(
+        matches!(error, AnnotationError::InvalidValue { .. }),
+        "{error:?}"
+    );
 }
 
 #[test]
 fn numeric_rejects_text() {
     let error = check(&input("score", Target::Call, LabelValue::Text("3".into()))).unwrap_err();
 
-    assert!(matches!(error, AnnotationError::InvalidValue { .. }), "{error:?}");
+    assert!(
+        matches!(error, AnnotationError::InvalidValue { .. }),
+        "{error:?}"
+    );
 }
 
 #[test]
@@ -201,9 +320,15 @@ fn free_text_length_counts_characters() {
     let at_limit = "é".repeat(MAX_TEXT_CHARS);
     let over_limit = "é".repeat(MAX_TEXT_CHARS + 1);
 
-    assert_eq!(check(&input("note", Target::Call, LabelValue::Text(at_limit))), Ok(()));
+    assert_eq!(
+        check(&input("note", Target::Call, LabelValue::Text(at_limit))),
+        Ok(())
+    );
     let error = check(&input("note", Target::Call, LabelValue::Text(over_limit))).unwrap_err();
-    assert!(error.to_string().contains("the text has 2001 characters"), "{error}");
+    assert!(
+        error.to_string().contains("the text has 2001 characters"),
+        "{error}"
+    );
 }
 
 #[test]
@@ -213,20 +338,30 @@ fn comment_length_is_limited() {
 
     let error = check(&annotation).unwrap_err();
 
-    assert_eq!(error.to_string(), "comment: 2001 characters is too long; shorten it to at most 2000");
+    assert_eq!(
+        error.to_string(),
+        "comment: 2001 characters is too long; shorten it to at most 2000"
+    );
 }
 
 #[test]
 fn missing_required_lists_unset_labels() {
     let annotations = [input("score", Target::Call, LabelValue::Numeric(2.0))];
 
-    assert_eq!(missing_required(&schema(), &annotations), ["wrong-answer", "tone"]);
+    assert_eq!(
+        missing_required(&schema(), &annotations),
+        ["wrong-answer", "tone"]
+    );
 }
 
 #[test]
 fn missing_required_counts_false_as_set() {
     let annotations = [
-        input("wrong-answer", Target::Utterance { index: 0 }, LabelValue::Boolean(false)),
+        input(
+            "wrong-answer",
+            Target::Utterance { index: 0 },
+            LabelValue::Boolean(false),
+        ),
         input("tone", Target::Call, LabelValue::Text("calm".into())),
     ];
 

@@ -27,8 +27,11 @@ struct ExpectedUtterance {
 }
 
 fn review_fixture(name: &str) -> String {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fixtures/review").join(name);
-    std::fs::read_to_string(&path).unwrap_or_else(|error| panic!("read {}: {error}", path.display()))
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../fixtures/review")
+        .join(name);
+    std::fs::read_to_string(&path)
+        .unwrap_or_else(|error| panic!("read {}: {error}", path.display()))
 }
 
 fn call() -> NormalizedCall {
@@ -36,7 +39,8 @@ fn call() -> NormalizedCall {
 }
 
 fn expected() -> Expected {
-    serde_json::from_str(&review_fixture("pii-transcript.expected.json")).expect("expected file parses")
+    serde_json::from_str(&review_fixture("pii-transcript.expected.json"))
+        .expect("expected file parses")
 }
 
 #[test]
@@ -45,7 +49,10 @@ fn fixture_normalises_with_words() {
 
     assert!(call.findings.is_empty(), "{:#?}", call.findings);
     assert_eq!(call.utterances.len(), expected().utterances.len());
-    assert_eq!(call.utterances[4].text, "It's four one five, five five five, zero one nine nine.");
+    assert_eq!(
+        call.utterances[4].text,
+        "It's four one five, five five five, zero one nine nine."
+    );
     assert_eq!(call.utterances[4].words.len(), 11);
 }
 
@@ -55,7 +62,11 @@ fn utterance_texts_match_expected() {
 
     for (expected, (utterance, _)) in expected().utterances.iter().zip(&redacted) {
         assert_eq!(utterance.index, expected.index);
-        assert_eq!(utterance.text, expected.text, "utterance {}", expected.index);
+        assert_eq!(
+            utterance.text, expected.text,
+            "utterance {}",
+            expected.index
+        );
     }
 }
 
@@ -77,7 +88,11 @@ fn utterance_words_match_expected() {
     let redacted = redact_utterances(call().utterances);
 
     for (expected, (utterance, _)) in expected().utterances.iter().zip(&redacted) {
-        let words: Vec<&str> = utterance.words.iter().map(|word| word.text.as_str()).collect();
+        let words: Vec<&str> = utterance
+            .words
+            .iter()
+            .map(|word| word.text.as_str())
+            .collect();
         assert_eq!(words, expected.words, "utterance {}", expected.index);
     }
 }
@@ -88,8 +103,16 @@ fn word_times_are_kept() {
     let redacted = redact_utterances(original.clone());
 
     for (before, (after, _)) in original.iter().zip(&redacted) {
-        let before_times: Vec<(i64, i64)> = before.words.iter().map(|word| (word.start_ms, word.end_ms)).collect();
-        let after_times: Vec<(i64, i64)> = after.words.iter().map(|word| (word.start_ms, word.end_ms)).collect();
+        let before_times: Vec<(i64, i64)> = before
+            .words
+            .iter()
+            .map(|word| (word.start_ms, word.end_ms))
+            .collect();
+        let after_times: Vec<(i64, i64)> = after
+            .words
+            .iter()
+            .map(|word| (word.start_ms, word.end_ms))
+            .collect();
         assert_eq!(before_times, after_times, "utterance {}", before.index);
     }
 }
@@ -97,11 +120,19 @@ fn word_times_are_kept() {
 #[test]
 fn every_kind_is_found() {
     let redacted = redact_utterances(call().utterances);
-    let marks: Vec<RedactionMark> = redacted.iter().flat_map(|(_, marks)| marks.iter().copied()).collect();
+    let marks: Vec<RedactionMark> = redacted
+        .iter()
+        .flat_map(|(_, marks)| marks.iter().copied())
+        .collect();
 
     // Counted from the fixture: phones in utterances 4, 16 (two) and 17 (two); e-mail
     // addresses in 6 and 7; cards in 9 and 10; national identifiers in 13, 14 and 15.
-    let count = |marker: &str| marks.iter().filter(|mark| mark.kind.marker() == marker).count();
+    let count = |marker: &str| {
+        marks
+            .iter()
+            .filter(|mark| mark.kind.marker() == marker)
+            .count()
+    };
     assert_eq!(count("[phone]"), 5);
     assert_eq!(count("[email]"), 2);
     assert_eq!(count("[payment-card]"), 2);
@@ -110,7 +141,8 @@ fn every_kind_is_found() {
 
 #[test]
 fn raw_payload_keeps_no_personal_data() {
-    let redacted = redact_json(&review_fixture("pii-transcript.json")).expect("the fixture redacts");
+    let redacted =
+        redact_json(&review_fixture("pii-transcript.json")).expect("the fixture redacts");
 
     for secret in expected().personal_data {
         assert!(!redacted.contains(&secret), "{secret:?} survived redaction");
@@ -119,7 +151,8 @@ fn raw_payload_keeps_no_personal_data() {
 
 #[test]
 fn raw_payload_keeps_ordinary_numbers() {
-    let redacted = redact_json(&review_fixture("pii-transcript.json")).expect("the fixture redacts");
+    let redacted =
+        redact_json(&review_fixture("pii-transcript.json")).expect("the fixture redacts");
 
     for kept in expected().kept {
         assert!(redacted.contains(&kept), "{kept:?} was removed");

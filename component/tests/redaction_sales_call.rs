@@ -10,13 +10,17 @@ use callscope_component::redaction::{redact_json, redact_texts, redact_utterance
 use serde_json::Value;
 
 fn report() -> String {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fixtures/calls/sales-call/report.json");
-    std::fs::read_to_string(&path).unwrap_or_else(|error| panic!("read {}: {error}", path.display()))
+    let path =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fixtures/calls/sales-call/report.json");
+    std::fs::read_to_string(&path)
+        .unwrap_or_else(|error| panic!("read {}: {error}", path.display()))
 }
 
 #[test]
 fn utterances_are_unchanged() {
-    let utterances = normalize(report().as_bytes()).expect("the report normalises").utterances;
+    let utterances = normalize(report().as_bytes())
+        .expect("the report normalises")
+        .utterances;
     assert_eq!(utterances.len(), 35);
 
     let redacted = redact_utterances(utterances.clone());
@@ -29,13 +33,24 @@ fn utterances_are_unchanged() {
 
 #[test]
 fn numbers_in_transcript_survive() {
-    let utterances = normalize(report().as_bytes()).expect("the report normalises").utterances;
-    let texts: Vec<String> = utterances.iter().map(|utterance| utterance.text.clone()).collect();
+    let utterances = normalize(report().as_bytes())
+        .expect("the report normalises")
+        .utterances;
+    let texts: Vec<String> = utterances
+        .iter()
+        .map(|utterance| utterance.text.clone())
+        .collect();
 
     let redacted = redact_texts(&texts);
 
-    assert_eq!(redacted[21].text, "So if you want to run on that looks like their plans are as low as 29 bucks a month.");
-    assert_eq!(redacted[25].text, "And then we have our Office 365 suite for you too for users, one share of company scale.");
+    assert_eq!(
+        redacted[21].text,
+        "So if you want to run on that looks like their plans are as low as 29 bucks a month."
+    );
+    assert_eq!(
+        redacted[25].text,
+        "And then we have our Office 365 suite for you too for users, one share of company scale."
+    );
 }
 
 #[test]

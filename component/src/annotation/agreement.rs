@@ -55,7 +55,11 @@ pub enum AgreementError {
         "rating of item \"{item}\" by \"{annotator}\": value \"{value}\" is not a finite number, \
          which the interval level needs; use the nominal level for labels that are not numeric"
     )]
-    NotANumber { item: String, annotator: String, value: String },
+    NotANumber {
+        item: String,
+        annotator: String,
+        value: String,
+    },
 }
 
 /// One value as compared: a key that is equal for agreeing values, and the number at
@@ -68,14 +72,23 @@ struct Value {
 
 /// Computes agreement on one label. When an annotator rated an item more than once,
 /// the last rating counts. Cohen's kappa treats values as categories at either level.
-pub fn compute_agreement(ratings: &[Rating], level: MeasurementLevel) -> Result<Agreement, AgreementError> {
+pub fn compute_agreement(
+    ratings: &[Rating],
+    level: MeasurementLevel,
+) -> Result<Agreement, AgreementError> {
     let mut by_item: BTreeMap<&str, BTreeMap<&str, Value>> = BTreeMap::new();
     for rating in ratings {
         let value = parse_value(rating, level)?;
-        by_item.entry(&rating.item).or_default().insert(&rating.annotator, value);
+        by_item
+            .entry(&rating.item)
+            .or_default()
+            .insert(&rating.annotator, value);
     }
 
-    let mut annotators: Vec<&str> = ratings.iter().map(|rating| rating.annotator.as_str()).collect();
+    let mut annotators: Vec<&str> = ratings
+        .iter()
+        .map(|rating| rating.annotator.as_str())
+        .collect();
     annotators.sort_unstable();
     annotators.dedup();
 
@@ -85,7 +98,11 @@ pub fn compute_agreement(ratings: &[Rating], level: MeasurementLevel) -> Result<
         .map(|values| values.values().collect())
         .collect();
 
-    let cohen_kappa = if annotators.len() == 2 { cohen_kappa(&by_item, annotators[0], annotators[1]) } else { None };
+    let cohen_kappa = if annotators.len() == 2 {
+        cohen_kappa(&by_item, annotators[0], annotators[1])
+    } else {
+        None
+    };
     let (krippendorff_alpha, observed_agreement) = alpha_and_observed(&units, level);
 
     Ok(Agreement {
@@ -99,7 +116,10 @@ pub fn compute_agreement(ratings: &[Rating], level: MeasurementLevel) -> Result<
 
 fn parse_value(rating: &Rating, level: MeasurementLevel) -> Result<Value, AgreementError> {
     match level {
-        MeasurementLevel::Nominal => Ok(Value { key: rating.value.clone(), number: f64::NAN }),
+        MeasurementLevel::Nominal => Ok(Value {
+            key: rating.value.clone(),
+            number: f64::NAN,
+        }),
         MeasurementLevel::Interval => {
             let number = rating
                 .value
@@ -114,14 +134,20 @@ fn parse_value(rating: &Rating, level: MeasurementLevel) -> Result<Value, Agreem
                 })?;
             // `+ 0.0` turns -0 into 0, so that both have the key "0".
             let number = number + 0.0;
-            Ok(Value { key: number.to_string(), number })
+            Ok(Value {
+                key: number.to_string(),
+                number,
+            })
         }
     }
 }
 
 /// Returns Krippendorff's alpha and the observed agreement over `units`, the values of
 /// each item that has at least two.
-fn alpha_and_observed(units: &[Vec<&Value>], level: MeasurementLevel) -> (Option<f64>, Option<f64>) {
+fn alpha_and_observed(
+    units: &[Vec<&Value>],
+    level: MeasurementLevel,
+) -> (Option<f64>, Option<f64>) {
     let pairable: usize = units.iter().map(Vec::len).sum();
     if pairable < 2 {
         return (None, None);
@@ -150,7 +176,8 @@ fn alpha_and_observed(units: &[Vec<&Value>], level: MeasurementLevel) -> (Option
 
     let all_values: Vec<&Value> = units.iter().flatten().copied().collect();
     let expected_disagreement = expected_disagreement(&all_values, level);
-    let alpha = (expected_disagreement > 0.0).then(|| 1.0 - observed_disagreement / expected_disagreement);
+    let alpha =
+        (expected_disagreement > 0.0).then(|| 1.0 - observed_disagreement / expected_disagreement);
 
     (alpha, Some(observed_agreement))
 }
@@ -173,7 +200,10 @@ fn expected_disagreement(values: &[&Value], level: MeasurementLevel) -> f64 {
         // squared deviations from the mean.
         MeasurementLevel::Interval => {
             let mean = values.iter().map(|value| value.number).sum::<f64>() / n;
-            let squares: f64 = values.iter().map(|value| (value.number - mean).powi(2)).sum();
+            let squares: f64 = values
+                .iter()
+                .map(|value| (value.number - mean).powi(2))
+                .sum();
             2.0 * n * squares / (n * (n - 1.0))
         }
     }
@@ -195,7 +225,11 @@ fn delta(left: &Value, right: &Value, level: MeasurementLevel) -> f64 {
 /// Returns Cohen's kappa of annotators `first` and `second` over the items both rated:
 /// `(p_o - p_e) / (1 - p_e)`, where `p_o` is the share of items they rated alike and
 /// `p_e` the sum over values of the product of each annotator's share of that value.
-fn cohen_kappa(by_item: &BTreeMap<&str, BTreeMap<&str, Value>>, first: &str, second: &str) -> Option<f64> {
+fn cohen_kappa(
+    by_item: &BTreeMap<&str, BTreeMap<&str, Value>>,
+    first: &str,
+    second: &str,
+) -> Option<f64> {
     let pairs: Vec<(&Value, &Value)> = by_item
         .values()
         .filter_map(|values| Some((values.get(first)?, values.get(second)?)))
@@ -205,7 +239,10 @@ fn cohen_kappa(by_item: &BTreeMap<&str, BTreeMap<&str, Value>>, first: &str, sec
     }
     let total = pairs.len() as f64;
 
-    let agreeing = pairs.iter().filter(|(left, right)| left.key == right.key).count() as f64;
+    let agreeing = pairs
+        .iter()
+        .filter(|(left, right)| left.key == right.key)
+        .count() as f64;
     let observed = agreeing / total;
 
     let mut first_counts: BTreeMap<&str, f64> = BTreeMap::new();
@@ -216,7 +253,9 @@ fn cohen_kappa(by_item: &BTreeMap<&str, BTreeMap<&str, Value>>, first: &str, sec
     }
     let expected: f64 = first_counts
         .iter()
-        .map(|(key, count)| (count / total) * (second_counts.get(key).copied().unwrap_or(0.0) / total))
+        .map(|(key, count)| {
+            (count / total) * (second_counts.get(key).copied().unwrap_or(0.0) / total)
+        })
         .sum();
 
     (expected < 1.0).then(|| (observed - expected) / (1.0 - expected))

@@ -51,7 +51,11 @@ pub const CSV_COLUMNS: [&str; 11] = [
 /// with `=`, `+`, `-`, `@`, a tab or a carriage return gets a leading `'`, so that a
 /// spreadsheet shows it as text instead of running it as a formula.
 pub fn export_rows(rows: &[ExportRow], format: ExportFormat, redact: bool) -> String {
-    let rows: Vec<ExportRow> = if redact { rows.iter().map(redacted).collect() } else { rows.to_vec() };
+    let rows: Vec<ExportRow> = if redact {
+        rows.iter().map(redacted).collect()
+    } else {
+        rows.to_vec()
+    };
     match format {
         ExportFormat::Jsonl => to_jsonl(&rows),
         ExportFormat::Csv => to_csv(&rows),
@@ -62,7 +66,11 @@ fn redacted(row: &ExportRow) -> ExportRow {
     let redact = |text: &String| redact_text(text).text;
     ExportRow {
         text: row.text.as_ref().map(redact),
-        labels: row.labels.iter().map(|(id, value)| (id.clone(), redact(value))).collect(),
+        labels: row
+            .labels
+            .iter()
+            .map(|(id, value)| (id.clone(), redact(value)))
+            .collect(),
         comments: row.comments.iter().map(redact).collect(),
         ..row.clone()
     }
@@ -123,7 +131,10 @@ fn to_csv(rows: &[ExportRow]) -> String {
             Target::TimeRange { .. } => ("time-range", None, None),
             Target::ChannelRange { channel, .. } => ("channel-range", None, Some(channel)),
         };
-        let labels = row.labels.iter().map(|(id, value)| format!("{id}={}", escape_list_item(value)));
+        let labels = row
+            .labels
+            .iter()
+            .map(|(id, value)| format!("{id}={}", escape_list_item(value)));
 
         write_record(
             &mut output,
@@ -178,7 +189,11 @@ fn number_cell<T: ToString>(value: Option<T>) -> String {
 }
 
 fn join_list(items: &[String]) -> String {
-    items.iter().map(|item| escape_list_item(item)).collect::<Vec<_>>().join(";")
+    items
+        .iter()
+        .map(|item| escape_list_item(item))
+        .collect::<Vec<_>>()
+        .join(";")
 }
 
 fn escape_list_item(item: &str) -> String {

@@ -15,4 +15,6 @@ pub use agreement::{Agreement, AgreementError, MeasurementLevel, Rating, compute
 pub use export::{CSV_COLUMNS, ExportFormat, ExportRow, export_rows};
 pub use queue::{QueueCandidate, QueueEntry, QueueReason, review_queue};
 pub use schema::{SchemaError, check_schema, parse_schema};
-pub use validate::{AnnotationError, CallBounds, MAX_TEXT_CHARS, missing_required, validate_annotation};
+pub use validate::{
+    AnnotationError, CallBounds, MAX_TEXT_CHARS, missing_required, validate_annotation,
+};

@@ -75,7 +75,11 @@ fn flag_weight(code: &str) -> u32 {
 /// hash of `seed` and its call id decides. A call's membership therefore depends on
 /// nothing else, and stays the same as calls are added. Calls of equal priority keep
 /// their input order; unflagged calls that are not sampled are left out.
-pub fn review_queue(candidates: &[QueueCandidate], sample_per_mille: u32, seed: u64) -> Vec<QueueEntry> {
+pub fn review_queue(
+    candidates: &[QueueCandidate],
+    sample_per_mille: u32,
+    seed: u64,
+) -> Vec<QueueEntry> {
     let mut flagged = Vec::new();
     let mut sampled = Vec::new();
 
@@ -97,8 +101,8 @@ pub fn review_queue(candidates: &[QueueCandidate], sample_per_mille: u32, seed: 
         }
     }
 
-    // `sort_by` is stable, so equal priorities keep their input order.
-    flagged.sort_by(|left, right| right.priority.cmp(&left.priority));
+    // The sort is stable, so equal priorities keep their input order.
+    flagged.sort_by_key(|entry| std::cmp::Reverse(entry.priority));
     flagged.extend(sampled);
     flagged
 }
@@ -110,15 +114,19 @@ fn priority(candidate: &QueueCandidate) -> u32 {
     let mut total: u32 = 0;
     let mut counted = 0;
     for (index, code) in codes.iter().enumerate() {
-        counted = if index > 0 && codes[index - 1] == *code { counted + 1 } else { 1 };
+        counted = if index > 0 && codes[index - 1] == *code {
+            counted + 1
+        } else {
+            1
+        };
         if counted <= MAX_COUNTED_PER_CODE {
             total = total.saturating_add(flag_weight(code));
         }
     }
 
-    let latency_points = candidate
-        .max_latency_ms
-        .map_or(0, |latency| (latency.max(0) / LATENCY_MS_PER_POINT).min(MAX_LATENCY_POINTS));
+    let latency_points = candidate.max_latency_ms.map_or(0, |latency| {
+        (latency.max(0) / LATENCY_MS_PER_POINT).min(MAX_LATENCY_POINTS)
+    });
     total.saturating_add(u32::try_from(latency_points).expect("latency points are at most 40"))
 }
 
@@ -130,7 +138,11 @@ fn is_sampled(call_id: &str, sample_per_mille: u32, seed: u64) -> bool {
 /// SplitMix64 finaliser so that the low digits used by the sample are uniform. Both
 /// are fixed algorithms, so a sample is the same on every platform and version.
 fn sample_hash(seed: u64, call_id: &str) -> u64 {
-    let bytes: Vec<u8> = seed.to_le_bytes().into_iter().chain(call_id.bytes()).collect();
+    let bytes: Vec<u8> = seed
+        .to_le_bytes()
+        .into_iter()
+        .chain(call_id.bytes())
+        .collect();
     splitmix64_mix(fnv1a_64(&bytes))
 }
 
@@ -138,7 +150,9 @@ fn fnv1a_64(bytes: &[u8]) -> u64 {
     const OFFSET_BASIS: u64 = 0xcbf2_9ce4_8422_2325;
     const PRIME: u64 = 0x0000_0100_0000_01b3;
 
-    bytes.iter().fold(OFFSET_BASIS, |hash, &byte| (hash ^ u64::from(byte)).wrapping_mul(PRIME))
+    bytes.iter().fold(OFFSET_BASIS, |hash, &byte| {
+        (hash ^ u64::from(byte)).wrapping_mul(PRIME)
+    })
 }
 
 fn splitmix64_mix(mut value: u64) -> u64 {

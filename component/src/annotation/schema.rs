@@ -20,27 +20,39 @@ pub struct SchemaError {
 /// Parses a schema from JSON (`{"labels": [...]}`, each label as
 /// [`Label`] serialises) and checks it with [`check_schema`].
 pub fn parse_schema(json: &str) -> Result<Schema, SchemaError> {
-    let fail = |problem: String| SchemaError { problems: vec![problem] };
+    let fail = |problem: String| SchemaError {
+        problems: vec![problem],
+    };
 
     let document: Value =
         serde_json::from_str(json).map_err(|error| fail(format!("not valid JSON: {error}")))?;
     let Value::Object(mut root) = document else {
         let found = json_type(&document);
-        return Err(fail(format!("expected a JSON object with a \"labels\" list, found {found}")));
+        return Err(fail(format!(
+            "expected a JSON object with a \"labels\" list, found {found}"
+        )));
     };
 
     let mut problems = Vec::new();
     let labels_value = root.remove("labels");
     for key in root.keys() {
-        problems.push(format!("unknown key \"{key}\" at the top level; a schema has only \"labels\""));
+        problems.push(format!(
+            "unknown key \"{key}\" at the top level; a schema has only \"labels\""
+        ));
     }
     let entries = match labels_value {
         Some(Value::Array(entries)) => entries,
         Some(other) => {
             let found = json_type(&other);
-            return Err(fail(format!("\"labels\" must be a list of labels, found {found}")));
+            return Err(fail(format!(
+                "\"labels\" must be a list of labels, found {found}"
+            )));
         }
-        None => return Err(fail("missing \"labels\": give a list of labels, possibly empty".into())),
+        None => {
+            return Err(fail(
+                "missing \"labels\": give a list of labels, possibly empty".into(),
+            ));
+        }
     };
 
     let mut labels = Vec::with_capacity(entries.len());
@@ -50,7 +62,10 @@ pub fn parse_schema(json: &str) -> Result<Schema, SchemaError> {
             None => format!("label at position {position}"),
         };
         if let Value::Object(fields) = &entry {
-            for key in fields.keys().filter(|key| !LABEL_KEYS.contains(&key.as_str())) {
+            for key in fields
+                .keys()
+                .filter(|key| !LABEL_KEYS.contains(&key.as_str()))
+            {
                 problems.push(format!(
                     "{who}: unknown field \"{key}\"; a label has {}",
                     LABEL_KEYS.join(", ")
@@ -65,7 +80,11 @@ pub fn parse_schema(json: &str) -> Result<Schema, SchemaError> {
 
     let schema = Schema { labels };
     problems.extend(check_schema(&schema));
-    if problems.is_empty() { Ok(schema) } else { Err(SchemaError { problems }) }
+    if problems.is_empty() {
+        Ok(schema)
+    } else {
+        Err(SchemaError { problems })
+    }
 }
 
 /// Lists every problem of a schema: ids that are not `[a-z0-9-]+` or not unique, empty
@@ -97,7 +116,9 @@ pub fn check_schema(schema: &Schema) -> Vec<String> {
             ));
         }
         if label.name.trim().is_empty() {
-            problems.push(format!("{who}: name is empty; give the label a name to show"));
+            problems.push(format!(
+                "{who}: name is empty; give the label a name to show"
+            ));
         }
 
         check_kind(&who, &label.kind, &mut problems);
@@ -124,23 +145,33 @@ fn check_kind(who: &str, kind: &LabelKind, problems: &mut Vec<String>) {
     match kind {
         LabelKind::Categorical { options } => {
             if options.is_empty() {
-                problems.push(format!("{who}: options are empty; a categorical label needs at least one option"));
+                problems.push(format!(
+                    "{who}: options are empty; a categorical label needs at least one option"
+                ));
             }
             let mut seen = Vec::with_capacity(options.len());
             for option in options {
                 if option.trim().is_empty() {
-                    problems.push(format!("{who}: options contain an empty option; give every option a name"));
+                    problems.push(format!(
+                        "{who}: options contain an empty option; give every option a name"
+                    ));
                 } else if seen.contains(&option) {
-                    problems.push(format!("{who}: option \"{option}\" is listed twice; list each option once"));
+                    problems.push(format!(
+                        "{who}: option \"{option}\" is listed twice; list each option once"
+                    ));
                 }
                 seen.push(option);
             }
         }
         LabelKind::Numeric { min, max } => {
             if !min.is_finite() || !max.is_finite() {
-                problems.push(format!("{who}: range {min}..{max} is not finite; give finite numbers"));
+                problems.push(format!(
+                    "{who}: range {min}..{max} is not finite; give finite numbers"
+                ));
             } else if min >= max {
-                problems.push(format!("{who}: range min {min} is not below max {max}; make min smaller than max"));
+                problems.push(format!(
+                    "{who}: range min {min} is not below max {max}; make min smaller than max"
+                ));
             }
         }
         LabelKind::Boolean | LabelKind::FreeText => {}
@@ -156,7 +187,9 @@ fn check_targets(who: &str, label: &Label, problems: &mut Vec<String>) {
     for (position, target) in label.targets.iter().enumerate() {
         if label.targets[..position].contains(target) {
             let name = serde_json::to_string(target).expect("a target kind serialises");
-            problems.push(format!("{who}: target {name} is listed twice; list each target once"));
+            problems.push(format!(
+                "{who}: target {name} is listed twice; list each target once"
+            ));
         }
     }
 }
@@ -173,7 +206,10 @@ fn json_type(value: &Value) -> &'static str {
 }
 
 fn is_valid_id(id: &str) -> bool {
-    !id.is_empty() && id.bytes().all(|byte| byte.is_ascii_lowercase() || byte.is_ascii_digit() || byte == b'-')
+    !id.is_empty()
+        && id
+            .bytes()
+            .all(|byte| byte.is_ascii_lowercase() || byte.is_ascii_digit() || byte == b'-')
 }
 
 /// One character that shows a glyph: not a control character and not whitespace.

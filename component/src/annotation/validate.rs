@@ -1,6 +1,8 @@
 //! Checking one annotation against the schema and the call it is made on.
 
-use callscope_api_types::{AnnotationInput, Label, LabelKind, LabelValue, Schema, Target, TargetKind};
+use callscope_api_types::{
+    AnnotationInput, Label, LabelKind, LabelValue, Schema, Target, TargetKind,
+};
 
 /// Maximum characters of a free-text value or a comment: a paragraph of review
 /// notes, short enough to show in the transcript margin and to keep exports small.
@@ -23,18 +25,30 @@ pub enum AnnotationError {
     #[error("label_id: no label \"{label_id}\" in the schema; use one of {known}")]
     UnknownLabel { label_id: String, known: String },
     #[error("target: label \"{label_id}\" does not apply to {target}; it applies to {allowed}")]
-    TargetNotAllowed { label_id: String, target: String, allowed: String },
+    TargetNotAllowed {
+        label_id: String,
+        target: String,
+        allowed: String,
+    },
     #[error("target: utterance {index} does not exist; {available}")]
     UtteranceNotFound { index: u32, available: String },
     #[error(
         "target: range {start_ms}..{end_ms} ms is invalid; a range must start before it ends \
          and lie within the call, 0..{duration_ms} ms"
     )]
-    InvalidRange { start_ms: i64, end_ms: i64, duration_ms: i64 },
+    InvalidRange {
+        start_ms: i64,
+        end_ms: i64,
+        duration_ms: i64,
+    },
     #[error("target: channel {channel} does not exist; {available}")]
     ChannelNotFound { channel: u16, available: String },
     #[error("value: {value} is invalid for label \"{label_id}\"; {allowed}")]
-    InvalidValue { label_id: String, value: String, allowed: String },
+    InvalidValue {
+        label_id: String,
+        value: String,
+        allowed: String,
+    },
     #[error("comment: {chars} characters is too long; shorten it to at most {MAX_TEXT_CHARS}")]
     CommentTooLong { chars: usize },
 }
@@ -73,18 +87,31 @@ pub fn missing_required(schema: &Schema, annotations: &[AnnotationInput]) -> Vec
         .labels
         .iter()
         .filter(|label| label.required)
-        .filter(|label| !annotations.iter().any(|annotation| annotation.label_id == label.id))
+        .filter(|label| {
+            !annotations
+                .iter()
+                .any(|annotation| annotation.label_id == label.id)
+        })
         .map(|label| label.id.clone())
         .collect()
 }
 
-fn check_target(label: &Label, target: &Target, bounds: &CallBounds) -> Result<(), AnnotationError> {
+fn check_target(
+    label: &Label,
+    target: &Target,
+    bounds: &CallBounds,
+) -> Result<(), AnnotationError> {
     let kind = target.kind();
     if !label.targets.contains(&kind) {
         return Err(AnnotationError::TargetNotAllowed {
             label_id: label.id.clone(),
             target: target_name(kind).to_string(),
-            allowed: label.targets.iter().map(|kind| target_name(*kind)).collect::<Vec<_>>().join(", "),
+            allowed: label
+                .targets
+                .iter()
+                .map(|kind| target_name(*kind))
+                .collect::<Vec<_>>()
+                .join(", "),
         });
     }
 
@@ -94,11 +121,18 @@ fn check_target(label: &Label, target: &Target, bounds: &CallBounds) -> Result<(
             if bounds.utterance_indices.contains(&index) {
                 Ok(())
             } else {
-                Err(AnnotationError::UtteranceNotFound { index, available: describe_utterances(bounds) })
+                Err(AnnotationError::UtteranceNotFound {
+                    index,
+                    available: describe_utterances(bounds),
+                })
             }
         }
         Target::TimeRange { start_ms, end_ms } => check_range(start_ms, end_ms, bounds),
-        Target::ChannelRange { channel, start_ms, end_ms } => {
+        Target::ChannelRange {
+            channel,
+            start_ms,
+            end_ms,
+        } => {
             if channel >= bounds.channels {
                 let available = match bounds.channels {
                     0 => "the call has no recording, so use a time range instead".to_string(),
@@ -116,7 +150,11 @@ fn check_range(start_ms: i64, end_ms: i64, bounds: &CallBounds) -> Result<(), An
     if 0 <= start_ms && start_ms < end_ms && end_ms <= bounds.duration_ms {
         Ok(())
     } else {
-        Err(AnnotationError::InvalidRange { start_ms, end_ms, duration_ms: bounds.duration_ms })
+        Err(AnnotationError::InvalidRange {
+            start_ms,
+            end_ms,
+            duration_ms: bounds.duration_ms,
+        })
     }
 }
 
@@ -129,12 +167,24 @@ fn check_value(label: &Label, value: &LabelValue) -> Result<(), AnnotationError>
 
     match (&label.kind, value) {
         (LabelKind::Boolean, LabelValue::Boolean(_)) => Ok(()),
-        (LabelKind::Boolean, _) => Err(invalid("the label is boolean, so send true or false".into())),
+        (LabelKind::Boolean, _) => Err(invalid(
+            "the label is boolean, so send true or false".into(),
+        )),
 
-        (LabelKind::Categorical { options }, LabelValue::Text(option)) if options.contains(option) => Ok(()),
+        (LabelKind::Categorical { options }, LabelValue::Text(option))
+            if options.contains(option) =>
+        {
+            Ok(())
+        }
         (LabelKind::Categorical { options }, _) => {
-            let quoted: Vec<String> = options.iter().map(|option| format!("\"{option}\"")).collect();
-            Err(invalid(format!("the label is categorical, so send one of {}", quoted.join(", "))))
+            let quoted: Vec<String> = options
+                .iter()
+                .map(|option| format!("\"{option}\""))
+                .collect();
+            Err(invalid(format!(
+                "the label is categorical, so send one of {}",
+                quoted.join(", ")
+            )))
         }
 
         (LabelKind::Numeric { min, max }, LabelValue::Numeric(number))
@@ -142,16 +192,20 @@ fn check_value(label: &Label, value: &LabelValue) -> Result<(), AnnotationError>
         {
             Ok(())
         }
-        (LabelKind::Numeric { min, max }, _) => {
-            Err(invalid(format!("the label is numeric, so send a number from {min} to {max}")))
-        }
+        (LabelKind::Numeric { min, max }, _) => Err(invalid(format!(
+            "the label is numeric, so send a number from {min} to {max}"
+        ))),
 
         (LabelKind::FreeText, LabelValue::Text(text)) => {
             let chars = text.chars().count();
             if text.trim().is_empty() {
-                Err(invalid("the text is empty, so write some text or delete the annotation".into()))
+                Err(invalid(
+                    "the text is empty, so write some text or delete the annotation".into(),
+                ))
             } else if chars > MAX_TEXT_CHARS {
-                Err(invalid(format!("the text has {chars} characters, so shorten it to at most {MAX_TEXT_CHARS}")))
+                Err(invalid(format!(
+                    "the text has {chars} characters, so shorten it to at most {MAX_TEXT_CHARS}"
+                )))
             } else {
                 Ok(())
             }
@@ -173,7 +227,12 @@ fn known_labels(schema: &Schema) -> String {
     if schema.labels.is_empty() {
         return "none: the schema has no labels".to_string();
     }
-    schema.labels.iter().map(|label| format!("\"{}\"", label.id)).collect::<Vec<_>>().join(", ")
+    schema
+        .labels
+        .iter()
+        .map(|label| format!("\"{}\"", label.id))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn describe_utterances(bounds: &CallBounds) -> String {
@@ -185,6 +244,9 @@ fn describe_utterances(bounds: &CallBounds) -> String {
     if contiguous {
         format!("the call has utterances {first} to {last}")
     } else {
-        format!("the call has {} utterances between {first} and {last}", indices.len())
+        format!(
+            "the call has {} utterances between {first} and {last}",
+            indices.len()
+        )
     }
 }

@@ -17,7 +17,10 @@ impl wit_policy::Guest for Component {
         Ok(grants.into_iter().map(role_grant_to_wit).collect())
     }
 
-    fn permissions_of(role_map: Vec<wit_policy::RoleGrant>, roles: Vec<String>) -> Vec<wit_policy::Permission> {
+    fn permissions_of(
+        role_map: Vec<wit_policy::RoleGrant>,
+        roles: Vec<String>,
+    ) -> Vec<wit_policy::Permission> {
         let role_map: Vec<api::RoleGrant> = role_map.into_iter().map(role_grant_from_wit).collect();
         policy::permissions_of(&role_map, &roles)
             .into_iter()
@@ -29,14 +32,22 @@ impl wit_policy::Guest for Component {
 fn role_grant_to_wit(grant: api::RoleGrant) -> wit_policy::RoleGrant {
     wit_policy::RoleGrant {
         role: grant.role,
-        permissions: grant.permissions.into_iter().map(permission_to_wit).collect(),
+        permissions: grant
+            .permissions
+            .into_iter()
+            .map(permission_to_wit)
+            .collect(),
     }
 }
 
 fn role_grant_from_wit(grant: wit_policy::RoleGrant) -> api::RoleGrant {
     api::RoleGrant {
         role: grant.role,
-        permissions: grant.permissions.into_iter().map(permission_from_wit).collect(),
+        permissions: grant
+            .permissions
+            .into_iter()
+            .map(permission_from_wit)
+            .collect(),
     }
 }
 
@@ -92,7 +103,10 @@ impl wit_redaction::Guest for Component {
         redaction::redact_utterances(utterances)
             .into_iter()
             .map(|(utterance, marks)| {
-                (utterance_to_wit(utterance), marks.into_iter().map(mark_to_wit).collect())
+                (
+                    utterance_to_wit(utterance),
+                    marks.into_iter().map(mark_to_wit).collect(),
+                )
             })
             .collect()
     }
@@ -136,7 +150,8 @@ impl wit_annotation::Guest for Component {
         schema: wit_annotation::Schema,
         annotations: Vec<wit_annotation::AnnotationInput>,
     ) -> Vec<String> {
-        let annotations: Vec<api::AnnotationInput> = annotations.into_iter().map(input_from_wit).collect();
+        let annotations: Vec<api::AnnotationInput> =
+            annotations.into_iter().map(input_from_wit).collect();
         annotation::missing_required(&schema_from_wit(schema), &annotations)
     }
 
@@ -232,9 +247,14 @@ fn schema_to_wit(schema: api::Schema) -> wit_annotation::Schema {
                 name: label.name,
                 kind: match label.kind {
                     api::LabelKind::Boolean => wit_annotation::LabelKind::Boolean,
-                    api::LabelKind::Categorical { options } => wit_annotation::LabelKind::Categorical(options),
+                    api::LabelKind::Categorical { options } => {
+                        wit_annotation::LabelKind::Categorical(options)
+                    }
                     api::LabelKind::Numeric { min, max } => {
-                        wit_annotation::LabelKind::Numeric(wit_annotation::NumericRange { min, max })
+                        wit_annotation::LabelKind::Numeric(wit_annotation::NumericRange {
+                            min,
+                            max,
+                        })
                     }
                     api::LabelKind::FreeText => wit_annotation::LabelKind::FreeText,
                 },
@@ -256,13 +276,20 @@ fn schema_from_wit(schema: wit_annotation::Schema) -> api::Schema {
                 name: label.name,
                 kind: match label.kind {
                     wit_annotation::LabelKind::Boolean => api::LabelKind::Boolean,
-                    wit_annotation::LabelKind::Categorical(options) => api::LabelKind::Categorical { options },
-                    wit_annotation::LabelKind::Numeric(range) => {
-                        api::LabelKind::Numeric { min: range.min, max: range.max }
+                    wit_annotation::LabelKind::Categorical(options) => {
+                        api::LabelKind::Categorical { options }
                     }
+                    wit_annotation::LabelKind::Numeric(range) => api::LabelKind::Numeric {
+                        min: range.min,
+                        max: range.max,
+                    },
                     wit_annotation::LabelKind::FreeText => api::LabelKind::FreeText,
                 },
-                targets: label.targets.into_iter().map(target_kind_from_wit).collect(),
+                targets: label
+                    .targets
+                    .into_iter()
+                    .map(target_kind_from_wit)
+                    .collect(),
                 required: label.required,
                 shortcut: label.shortcut,
             })

@@ -15,8 +15,23 @@ const SPOKEN_TLDS: &[&str] = &[
 
 /// Mail providers whose name after "at" marks the phrase as an address.
 const MAIL_PROVIDERS: &[&str] = &[
-    "gmail", "googlemail", "yahoo", "hotmail", "outlook", "live", "msn", "icloud", "me", "aol",
-    "proton", "protonmail", "gmx", "mail", "comcast", "verizon", "att",
+    "gmail",
+    "googlemail",
+    "yahoo",
+    "hotmail",
+    "outlook",
+    "live",
+    "msn",
+    "icloud",
+    "me",
+    "aol",
+    "proton",
+    "protonmail",
+    "gmx",
+    "mail",
+    "comcast",
+    "verizon",
+    "att",
 ];
 
 /// Words that mark an address is being given ("my email is …").
@@ -26,10 +41,47 @@ const MAIL_CUES: &[&str] = &["email", "mail", "address"];
 /// Words that end a sentence's subject or verb rather than start an address, so "look
 /// at example dot com" keeps "look".
 const NOT_A_LOCAL_PART: &[&str] = &[
-    "i", "me", "us", "we", "you", "him", "her", "them", "it", "they", "here", "there", "is",
-    "are", "was", "were", "be", "look", "looking", "visit", "online", "available", "call",
-    "reach", "email", "mail", "address", "it's", "that's", "site", "website", "page", "live",
-    "work", "works", "working", "based", "home", "office", "find", "found",
+    "i",
+    "me",
+    "us",
+    "we",
+    "you",
+    "him",
+    "her",
+    "them",
+    "it",
+    "they",
+    "here",
+    "there",
+    "is",
+    "are",
+    "was",
+    "were",
+    "be",
+    "look",
+    "looking",
+    "visit",
+    "online",
+    "available",
+    "call",
+    "reach",
+    "email",
+    "mail",
+    "address",
+    "it's",
+    "that's",
+    "site",
+    "website",
+    "page",
+    "live",
+    "work",
+    "works",
+    "working",
+    "based",
+    "home",
+    "office",
+    "find",
+    "found",
 ];
 
 /// How far back, in bytes, a mail cue makes a spoken phrase an address.
@@ -57,7 +109,11 @@ pub(super) fn find_written(text: &str, found: &mut Vec<Found>) {
         }
 
         if start < at && is_domain(&text[at + 1..end]) {
-            found.push(Found { kind: PiiKind::Email, start, end });
+            found.push(Found {
+                kind: PiiKind::Email,
+                start,
+                end,
+            });
         }
     }
 }
@@ -196,7 +252,9 @@ fn has_mail_cue(before: &str) -> bool {
         window_start += 1;
     }
     let window = before[window_start..].to_lowercase();
-    words(&window).iter().any(|token| MAIL_CUES.contains(&token.text))
+    words(&window)
+        .iter()
+        .any(|token| MAIL_CUES.contains(&token.text))
 }
 
 #[cfg(test)]
@@ -206,18 +264,27 @@ mod tests {
     fn written(text: &str) -> Vec<&str> {
         let mut found = Vec::new();
         find_written(text, &mut found);
-        found.iter().map(|item| &text[item.start..item.end]).collect()
+        found
+            .iter()
+            .map(|item| &text[item.start..item.end])
+            .collect()
     }
 
     fn spoken(text: &str) -> Vec<&str> {
         let mut found = Vec::new();
         find_spoken(text, &mut found);
-        found.iter().map(|item| &text[item.start..item.end]).collect()
+        found
+            .iter()
+            .map(|item| &text[item.start..item.end])
+            .collect()
     }
 
     #[test]
     fn written_addresses() {
-        assert_eq!(written("mail jane.doe+qa@mail.example.co.uk."), ["jane.doe+qa@mail.example.co.uk"]);
+        assert_eq!(
+            written("mail jane.doe+qa@mail.example.co.uk."),
+            ["jane.doe+qa@mail.example.co.uk"]
+        );
         assert_eq!(written("<a_b@example.io>"), ["a_b@example.io"]);
     }
 
@@ -231,15 +298,27 @@ mod tests {
 
     #[test]
     fn spoken_addresses() {
-        assert_eq!(spoken("It's jane dot doe at example dot com."), ["jane dot doe at example dot com"]);
-        assert_eq!(spoken("sure, dimitri at gmail dot com"), ["dimitri at gmail dot com"]);
-        assert_eq!(spoken("my email is dimitri at contoso.com"), ["dimitri at contoso.com"]);
+        assert_eq!(
+            spoken("It's jane dot doe at example dot com."),
+            ["jane dot doe at example dot com"]
+        );
+        assert_eq!(
+            spoken("sure, dimitri at gmail dot com"),
+            ["dimitri at gmail dot com"]
+        );
+        assert_eq!(
+            spoken("my email is dimitri at contoso.com"),
+            ["dimitri at contoso.com"]
+        );
     }
 
     #[test]
     fn spoken_websites_stay() {
         assert_eq!(spoken("have a look at azure dot com"), Vec::<&str>::new());
-        assert_eq!(spoken("we're available at contoso dot com"), Vec::<&str>::new());
+        assert_eq!(
+            spoken("we're available at contoso dot com"),
+            Vec::<&str>::new()
+        );
         assert_eq!(spoken("sales at contoso dot com"), Vec::<&str>::new());
         assert_eq!(spoken("at the end of the day"), Vec::<&str>::new());
     }

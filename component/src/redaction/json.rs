@@ -60,7 +60,10 @@ mod tests {
 
         let redacted = redact_json(json).unwrap();
 
-        assert_eq!(redacted, r#"{"list":["[email]",true,null],"n":4155550199,"phone-number":"[phone]"}"#);
+        assert_eq!(
+            redacted,
+            r#"{"list":["[email]",true,null],"n":4155550199,"phone-number":"[phone]"}"#
+        );
     }
 
     #[test]

@@ -80,7 +80,10 @@ fn replace(text: &str, found: &[Found]) -> RedactedText {
     }
     redacted.push_str(&text[copied_up_to..]);
 
-    RedactedText { text: redacted, marks }
+    RedactedText {
+        text: redacted,
+        marks,
+    }
 }
 
 /// Converts a byte offset to the `u32` of [`RedactionMark`]. The component's memory
@@ -129,23 +132,57 @@ mod tests {
         assert_eq!(redacted.text, "call [phone] or mail [email] now");
         assert_eq!(redacted.marks.len(), 2);
         assert_eq!(&redacted.text[5..12], "[phone]");
-        assert_eq!(redacted.marks[0], RedactionMark { kind: PiiKind::Phone, start: 5, end: 12 });
-        assert_eq!(redacted.marks[1], RedactionMark { kind: PiiKind::Email, start: 21, end: 28 });
+        assert_eq!(
+            redacted.marks[0],
+            RedactionMark {
+                kind: PiiKind::Phone,
+                start: 5,
+                end: 12
+            }
+        );
+        assert_eq!(
+            redacted.marks[1],
+            RedactionMark {
+                kind: PiiKind::Email,
+                start: 21,
+                end: 28
+            }
+        );
     }
 
     #[test]
     fn overlapping_finds_keep_longest() {
         let found = without_overlaps(vec![
-            Found { kind: PiiKind::Phone, start: 5, end: 10 },
-            Found { kind: PiiKind::Email, start: 0, end: 12 },
-            Found { kind: PiiKind::Phone, start: 14, end: 20 },
+            Found {
+                kind: PiiKind::Phone,
+                start: 5,
+                end: 10,
+            },
+            Found {
+                kind: PiiKind::Email,
+                start: 0,
+                end: 12,
+            },
+            Found {
+                kind: PiiKind::Phone,
+                start: 14,
+                end: 20,
+            },
         ]);
 
         assert_eq!(
             found,
             [
-                Found { kind: PiiKind::Email, start: 0, end: 12 },
-                Found { kind: PiiKind::Phone, start: 14, end: 20 },
+                Found {
+                    kind: PiiKind::Email,
+                    start: 0,
+                    end: 12
+                },
+                Found {
+                    kind: PiiKind::Phone,
+                    start: 14,
+                    end: 20
+                },
             ]
         );
     }

@@ -29,7 +29,11 @@ pub(super) fn find_uk_insurance_numbers(text: &str, found: &mut Vec<Found>) {
         };
         let ends_word = !text[end..].chars().next().is_some_and(is_word_char);
         if ends_word {
-            found.push(Found { kind: PiiKind::NationalId, start, end });
+            found.push(Found {
+                kind: PiiKind::NationalId,
+                start,
+                end,
+            });
         }
     }
 }
@@ -50,7 +54,9 @@ fn match_at(bytes: &[u8], start: usize) -> Option<usize> {
     let prefix = [first, second];
     if INVALID_FIRST.contains(&first)
         || INVALID_SECOND.contains(&second)
-        || INVALID_PREFIXES.iter().any(|invalid| invalid.as_bytes() == prefix)
+        || INVALID_PREFIXES
+            .iter()
+            .any(|invalid| invalid.as_bytes() == prefix)
     {
         return None;
     }
@@ -79,7 +85,10 @@ mod tests {
     fn matches(text: &str) -> Vec<&str> {
         let mut found = Vec::new();
         find_uk_insurance_numbers(text, &mut found);
-        found.iter().map(|item| &text[item.start..item.end]).collect()
+        found
+            .iter()
+            .map(|item| &text[item.start..item.end])
+            .collect()
     }
 
     #[test]

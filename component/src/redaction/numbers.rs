@@ -100,13 +100,18 @@ pub(super) fn find_in_groups(
             after_currency: after_currency && start == 0,
             ssn_cue: has_ssn_cue(&text[..groups[start].start]),
         };
-        let hit = ends.iter().rev().find_map(|&end| {
-            classify(&groups[start..end], &context).map(|kind| (end, kind))
-        });
+        let hit = ends
+            .iter()
+            .rev()
+            .find_map(|&end| classify(&groups[start..end], &context).map(|kind| (end, kind)));
 
         match hit {
             Some((end, kind)) => {
-                found.push(Found { kind, start: groups[start].start, end: groups[end - 1].end });
+                found.push(Found {
+                    kind,
+                    start: groups[start].start,
+                    end: groups[end - 1].end,
+                });
                 start = end;
             }
             None => start += 1,
@@ -195,7 +200,9 @@ fn is_payment_card(digits: &str, groups: &[Group], context: &Context) -> bool {
 /// in fours (the last group may be shorter) or as Amex and Diners 4-6-5 and 4-6-4,
 /// with one kind of separator.
 fn is_card_shaped(digits: &str, groups: &[Group], spoken: bool) -> bool {
-    if !(13..=MAX_RUN_DIGITS).contains(&digits.len()) || !matches!(digits.as_bytes()[0], b'2'..=b'6') {
+    if !(13..=MAX_RUN_DIGITS).contains(&digits.len())
+        || !matches!(digits.as_bytes()[0], b'2'..=b'6')
+    {
         return false;
     }
     if spoken || groups.len() == 1 {
@@ -304,7 +311,9 @@ fn starts_with_date(groups: &[Group], separators: &[Separator]) -> bool {
 
 /// `1990-2000`, `2019 2020 2021`.
 fn is_year_list(groups: &[Group]) -> bool {
-    groups.iter().all(|group| group.digits.len() == 4 && is_year(&group.digits))
+    groups
+        .iter()
+        .all(|group| group.digits.len() == 4 && is_year(&group.digits))
 }
 
 /// `1 000 000` or `12.345.678`: groups of three after a first group of one to three
@@ -313,7 +322,9 @@ fn is_year_list(groups: &[Group]) -> bool {
 /// NOTE: Spanish national numbers are written 3-3-3 ("912 345 678") and read as an
 /// amount here; they are found when written with `+34`, with dashes, or spoken.
 fn is_thousands_grouping(groups: &[Group], separators: &[Separator]) -> bool {
-    let uniform = separators.iter().all(|separator| *separator == separators[0])
+    let uniform = separators
+        .iter()
+        .all(|separator| *separator == separators[0])
         && matches!(separators[0], Separator::Space | Separator::Dot);
     let first = &groups[0].digits;
     uniform
@@ -326,14 +337,18 @@ fn is_thousands_grouping(groups: &[Group], separators: &[Separator]) -> bool {
 /// dots, two to four digits each after the first, and not an IPv4 address. This leaves
 /// out decimals (`3.14159`) and version numbers (`10.0.19045`).
 fn is_dotted_phone(groups: &[Group], separators: &[Separator]) -> bool {
-    let all_dots = separators.iter().all(|separator| *separator == Separator::Dot);
+    let all_dots = separators
+        .iter()
+        .all(|separator| *separator == Separator::Dot);
     let shaped = groups.len() >= 3
         && (1..=4).contains(&groups[0].digits.len())
-        && groups[1..].iter().all(|group| (2..=4).contains(&group.digits.len()));
-    let ipv4 = groups.len() == 4
-        && groups
+        && groups[1..]
             .iter()
-            .all(|group| group.digits.len() <= 3 && group.digits.parse::<u16>().is_ok_and(|value| value <= 255));
+            .all(|group| (2..=4).contains(&group.digits.len()));
+    let ipv4 = groups.len() == 4
+        && groups.iter().all(|group| {
+            group.digits.len() <= 3 && group.digits.parse::<u16>().is_ok_and(|value| value <= 255)
+        });
     all_dots && shaped && !ipv4
 }
 
@@ -342,11 +357,15 @@ fn is_year(digits: &str) -> bool {
 }
 
 fn is_month(digits: &str) -> bool {
-    digits.parse::<u8>().is_ok_and(|month| (1..=12).contains(&month))
+    digits
+        .parse::<u8>()
+        .is_ok_and(|month| (1..=12).contains(&month))
 }
 
 fn is_day(digits: &str) -> bool {
-    digits.parse::<u8>().is_ok_and(|day| (1..=31).contains(&day))
+    digits
+        .parse::<u8>()
+        .is_ok_and(|day| (1..=31).contains(&day))
 }
 
 #[cfg(test)]

@@ -13,12 +13,24 @@ use super::Found;
 use super::numbers::{Group, Separator, find_in_groups};
 use super::tokens::{Token, words};
 
-const UNITS: [&str; 10] = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"];
+const UNITS: [&str; 10] = [
+    "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
+];
 const TEENS: [&str; 10] = [
-    "ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen",
+    "ten",
+    "eleven",
+    "twelve",
+    "thirteen",
+    "fourteen",
+    "fifteen",
+    "sixteen",
+    "seventeen",
+    "eighteen",
     "nineteen",
 ];
-const TENS: [&str; 8] = ["twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"];
+const TENS: [&str; 8] = [
+    "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety",
+];
 
 /// Appends the phone, card and SSN numbers spoken in `text` to `found`.
 pub(super) fn find(text: &str, found: &mut Vec<Found>) {
@@ -66,7 +78,9 @@ fn joint(between: &str) -> Joint {
 /// Reads the sequence starting at token `start`, if that token is a number.
 fn read_sequence(text: &str, tokens: &[Token<'_>], start: usize) -> Option<Sequence> {
     // "Oh, …" is an interjection, not a zero.
-    let joint_after_start = tokens.get(start + 1).map(|next| joint(&text[tokens[start].end..next.start]));
+    let joint_after_start = tokens
+        .get(start + 1)
+        .map(|next| joint(&text[tokens[start].end..next.start]));
     if is_oh(tokens[start].text) && !matches!(joint_after_start, Some(Joint::Same)) {
         return None;
     }
@@ -113,7 +127,11 @@ fn read_sequence(text: &str, tokens: &[Token<'_>], start: usize) -> Option<Seque
                 let first = groups.is_empty();
                 current = Some(Group {
                     digits: element.digits,
-                    start: if first { plus_at.unwrap_or(tokens[index].start) } else { tokens[index].start },
+                    start: if first {
+                        plus_at.unwrap_or(tokens[index].start)
+                    } else {
+                        tokens[index].start
+                    },
                     end,
                     separator: if first { Separator::None } else { separator },
                     plus: first && plus_at.is_some(),
@@ -125,7 +143,11 @@ fn read_sequence(text: &str, tokens: &[Token<'_>], start: usize) -> Option<Seque
     }
     groups.extend(current);
 
-    (!groups.is_empty()).then_some(Sequence { groups, has_word, next: index.max(start + 1) })
+    (!groups.is_empty()).then_some(Sequence {
+        groups,
+        has_word,
+        next: index.max(start + 1),
+    })
 }
 
 /// Digits read from one or two tokens.
@@ -140,27 +162,47 @@ struct Element {
 fn read_element(text: &str, tokens: &[Token<'_>], index: usize) -> Option<Element> {
     let token = tokens[index].text;
     if token.bytes().all(|byte| byte.is_ascii_digit()) {
-        return Some(Element { digits: token.to_string(), tokens: 1, word: false });
+        return Some(Element {
+            digits: token.to_string(),
+            tokens: 1,
+            word: false,
+        });
     }
 
     let word = token.to_lowercase();
     if let Some(digit) = unit(&word) {
-        return Some(Element { digits: digit.to_string(), tokens: 1, word: true });
+        return Some(Element {
+            digits: digit.to_string(),
+            tokens: 1,
+            word: true,
+        });
     }
     if let Some(teen) = TEENS.iter().position(|name| *name == word) {
-        return Some(Element { digits: (10 + teen).to_string(), tokens: 1, word: true });
+        return Some(Element {
+            digits: (10 + teen).to_string(),
+            tokens: 1,
+            word: true,
+        });
     }
 
-    let next_unit = tokens.get(index + 1).filter(|next| {
-        matches!(joint(&text[tokens[index].end..next.start]), Joint::Same)
-    });
+    let next_unit = tokens
+        .get(index + 1)
+        .filter(|next| matches!(joint(&text[tokens[index].end..next.start]), Joint::Same));
     let next_unit = next_unit.and_then(|next| unit(&next.text.to_lowercase()));
 
     if let Some(tens) = TENS.iter().position(|name| *name == word) {
         let tens = (tens + 2).to_string();
         return Some(match next_unit {
-            Some(digit) if digit != '0' => Element { digits: format!("{tens}{digit}"), tokens: 2, word: true },
-            _ => Element { digits: format!("{tens}0"), tokens: 1, word: true },
+            Some(digit) if digit != '0' => Element {
+                digits: format!("{tens}{digit}"),
+                tokens: 2,
+                word: true,
+            },
+            _ => Element {
+                digits: format!("{tens}0"),
+                tokens: 1,
+                word: true,
+            },
         });
     }
 
@@ -170,7 +212,11 @@ fn read_element(text: &str, tokens: &[Token<'_>], index: usize) -> Option<Elemen
         _ => return None,
     };
     let digit = next_unit?;
-    Some(Element { digits: digit.to_string().repeat(repeat), tokens: 2, word: true })
+    Some(Element {
+        digits: digit.to_string().repeat(repeat),
+        tokens: 2,
+        word: true,
+    })
 }
 
 /// Returns the digit of a unit word, "oh" or "nought".
@@ -195,34 +241,52 @@ mod tests {
     fn kinds(text: &str) -> Vec<(PiiKind, &str)> {
         let mut found = Vec::new();
         find(text, &mut found);
-        found.iter().map(|item| (item.kind, &text[item.start..item.end])).collect()
+        found
+            .iter()
+            .map(|item| (item.kind, &text[item.start..item.end]))
+            .collect()
     }
 
     #[test]
     fn phone_with_pauses() {
         let text = "It's four one five, five five five, zero one nine nine.";
 
-        assert_eq!(kinds(text), [(PiiKind::Phone, "four one five, five five five, zero one nine nine")]);
+        assert_eq!(
+            kinds(text),
+            [(
+                PiiKind::Phone,
+                "four one five, five five five, zero one nine nine"
+            )]
+        );
     }
 
     #[test]
     fn oh_double_and_tens() {
         assert_eq!(
             kinds("call me on four one five double five five oh one ninety nine"),
-            [(PiiKind::Phone, "four one five double five five oh one ninety nine")]
+            [(
+                PiiKind::Phone,
+                "four one five double five five oh one ninety nine"
+            )]
         );
     }
 
     #[test]
     fn digits_mixed_with_words() {
-        assert_eq!(kinds("it's 415 five five five 0199"), [(PiiKind::Phone, "415 five five five 0199")]);
+        assert_eq!(
+            kinds("it's 415 five five five 0199"),
+            [(PiiKind::Phone, "415 five five five 0199")]
+        );
     }
 
     #[test]
     fn international_plus() {
         assert_eq!(
             kinds("plus four four, two oh, seven nine four six, oh nine five eight"),
-            [(PiiKind::Phone, "plus four four, two oh, seven nine four six, oh nine five eight")]
+            [(
+                PiiKind::Phone,
+                "plus four four, two oh, seven nine four six, oh nine five eight"
+            )]
         );
     }
 
@@ -230,7 +294,10 @@ mod tests {
     fn leading_interjection_is_not_zero() {
         assert_eq!(
             kinds("Oh, four one five five five five zero one nine nine"),
-            [(PiiKind::Phone, "four one five five five five zero one nine nine")]
+            [(
+                PiiKind::Phone,
+                "four one five five five five zero one nine nine"
+            )]
         );
     }
 
@@ -238,7 +305,10 @@ mod tests {
     fn ssn_grouped_three_two_four() {
         assert_eq!(
             kinds("one two three, four five, six seven eight nine"),
-            [(PiiKind::NationalId, "one two three, four five, six seven eight nine")]
+            [(
+                PiiKind::NationalId,
+                "one two three, four five, six seven eight nine"
+            )]
         );
     }
 

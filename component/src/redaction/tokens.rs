@@ -41,7 +41,11 @@ fn trimmed(text: &str, start: usize, end: usize) -> Token<'_> {
     let inner = word.trim_start_matches(['\'', '\u{2019}']);
     let start = start + (word.len() - inner.len());
     let inner = inner.trim_end_matches(['\'', '\u{2019}']);
-    Token { start, end: start + inner.len(), text: inner }
+    Token {
+        start,
+        end: start + inner.len(),
+        text: inner,
+    }
 }
 
 #[cfg(test)]

@@ -130,8 +130,14 @@ fn find_word(text: &str, word: &str, from: usize) -> Option<Range<usize>> {
     while let Some(offset) = text[search_from..limit].find(word) {
         let start = search_from + offset;
         let end = start + word.len();
-        let alone = !text[..start].chars().next_back().is_some_and(char::is_alphanumeric)
-            && !text[end..].chars().next().is_some_and(char::is_alphanumeric);
+        let alone = !text[..start]
+            .chars()
+            .next_back()
+            .is_some_and(char::is_alphanumeric)
+            && !text[end..]
+                .chars()
+                .next()
+                .is_some_and(char::is_alphanumeric);
         if alone {
             return Some(start..end);
         }
@@ -147,7 +153,12 @@ mod tests {
     use super::*;
 
     fn word(text: &str, start_ms: i64, end_ms: i64) -> Word {
-        Word { text: text.into(), start_ms, end_ms, confidence: None }
+        Word {
+            text: text.into(),
+            start_ms,
+            end_ms,
+            confidence: None,
+        }
     }
 
     fn utterance(text: &str, words: Vec<Word>) -> Utterance {
@@ -164,7 +175,11 @@ mod tests {
     }
 
     fn texts(utterance: &Utterance) -> Vec<&str> {
-        utterance.words.iter().map(|word| word.text.as_str()).collect()
+        utterance
+            .words
+            .iter()
+            .map(|word| word.text.as_str())
+            .collect()
     }
 
     #[test]
@@ -186,10 +201,19 @@ mod tests {
         let (redacted, marks) = redact_utterances(vec![input]).remove(0);
 
         assert_eq!(redacted.text, "Call [phone].");
-        assert_eq!(marks, [RedactionMark { kind: PiiKind::Phone, start: 5, end: 12 }]);
+        assert_eq!(
+            marks,
+            [RedactionMark {
+                kind: PiiKind::Phone,
+                start: 5,
+                end: 12
+            }]
+        );
         assert_eq!(
             texts(&redacted),
-            ["Call", "[phone]", "[phone]", "[phone]", "[phone]", "[phone]", "[phone]", "[phone]"]
+            [
+                "Call", "[phone]", "[phone]", "[phone]", "[phone]", "[phone]", "[phone]", "[phone]"
+            ]
         );
         assert_eq!(redacted.words[4].start_ms, 1000);
         assert_eq!(redacted.words[4].end_ms, 1100);
@@ -215,7 +239,9 @@ mod tests {
         assert_eq!(redacted.text, "My number is [phone] thanks");
         assert_eq!(
             texts(&redacted),
-            ["My", "number", "is", "[phone]", "[phone]", "[phone]", "thanks"]
+            [
+                "My", "number", "is", "[phone]", "[phone]", "[phone]", "thanks"
+            ]
         );
     }
 
@@ -223,7 +249,12 @@ mod tests {
     fn data_only_in_words_is_redacted() {
         let input = utterance(
             "my card is on file",
-            vec![word("4111", 0, 100), word("1111", 100, 200), word("1111", 200, 300), word("1111", 300, 400)],
+            vec![
+                word("4111", 0, 100),
+                word("1111", 100, 200),
+                word("1111", 200, 300),
+                word("1111", 300, 400),
+            ],
         );
 
         let (redacted, marks) = redact_utterances(vec![input]).remove(0);
@@ -235,7 +266,11 @@ mod tests {
 
     #[test]
     fn align_skips_missing_word() {
-        let words = [word("hello", 0, 1), word("zebra", 1, 2), word("world", 2, 3)];
+        let words = [
+            word("hello", 0, 1),
+            word("zebra", 1, 2),
+            word("world", 2, 3),
+        ];
 
         let ranges = align("Hello, world", &words);
 

@@ -43,7 +43,9 @@ pub(super) fn find(text: &str, found: &mut Vec<Found>) {
 fn starts_run(bytes: &[u8], position: usize) -> bool {
     match bytes[position] {
         b'0'..=b'9' => true,
-        b'+' => bytes.get(position + 1).is_some_and(|&next| next.is_ascii_digit() || next == b'('),
+        b'+' => bytes
+            .get(position + 1)
+            .is_some_and(|&next| next.is_ascii_digit() || next == b'('),
         b'(' => bytes.get(position + 1).is_some_and(u8::is_ascii_digit),
         _ => false,
     }
@@ -76,7 +78,13 @@ fn scan_run(text: &str, start: usize) -> (Vec<Group>, usize) {
         if closed {
             position += 1;
         }
-        groups.push(Group { digits, start: group_start, end: position, separator, plus });
+        groups.push(Group {
+            digits,
+            start: group_start,
+            end: position,
+            separator,
+            plus,
+        });
 
         match separator_at(bytes, position, closed) {
             Some((kind, length)) => {
@@ -93,7 +101,11 @@ fn scan_run(text: &str, start: usize) -> (Vec<Group>, usize) {
 
 /// Reads the separator at `position` when another group follows it: its kind and
 /// length in bytes. After a closing parenthesis the next group may follow directly.
-fn separator_at(bytes: &[u8], position: usize, after_parenthesis: bool) -> Option<(Separator, usize)> {
+fn separator_at(
+    bytes: &[u8],
+    position: usize,
+    after_parenthesis: bool,
+) -> Option<(Separator, usize)> {
     let next_group_at = |offset: usize| {
         let at = position + offset;
         match bytes.get(at) {
@@ -146,7 +158,10 @@ mod tests {
     fn kinds(text: &str) -> Vec<(PiiKind, &str)> {
         let mut found = Vec::new();
         find(text, &mut found);
-        found.iter().map(|item| (item.kind, &text[item.start..item.end])).collect()
+        found
+            .iter()
+            .map(|item| (item.kind, &text[item.start..item.end]))
+            .collect()
     }
 
     #[test]
@@ -179,19 +194,43 @@ mod tests {
 
     #[test]
     fn phone_span_excludes_neighbours() {
-        assert_eq!(kinds("call 415 555 0199 2 times"), [(PiiKind::Phone, "415 555 0199")]);
+        assert_eq!(
+            kinds("call 415 555 0199 2 times"),
+            [(PiiKind::Phone, "415 555 0199")]
+        );
         assert_eq!(kinds("4155550199 2024"), [(PiiKind::Phone, "4155550199")]);
-        assert_eq!(kinds("on 2024-05-14 4155550199."), [(PiiKind::Phone, "4155550199")]);
-        assert_eq!(kinds("(415) 555-0199, thanks"), [(PiiKind::Phone, "(415) 555-0199")]);
-        assert_eq!(kinds("(at 415-555-0199)"), [(PiiKind::Phone, "415-555-0199")]);
+        assert_eq!(
+            kinds("on 2024-05-14 4155550199."),
+            [(PiiKind::Phone, "4155550199")]
+        );
+        assert_eq!(
+            kinds("(415) 555-0199, thanks"),
+            [(PiiKind::Phone, "(415) 555-0199")]
+        );
+        assert_eq!(
+            kinds("(at 415-555-0199)"),
+            [(PiiKind::Phone, "415-555-0199")]
+        );
     }
 
     #[test]
     fn cards_need_luhn() {
-        assert_eq!(kinds("4111 1111 1111 1111"), [(PiiKind::PaymentCard, "4111 1111 1111 1111")]);
-        assert_eq!(kinds("4111-1111-1111-1111"), [(PiiKind::PaymentCard, "4111-1111-1111-1111")]);
-        assert_eq!(kinds("5555555555554444"), [(PiiKind::PaymentCard, "5555555555554444")]);
-        assert_eq!(kinds("3782 822463 10005"), [(PiiKind::PaymentCard, "3782 822463 10005")]);
+        assert_eq!(
+            kinds("4111 1111 1111 1111"),
+            [(PiiKind::PaymentCard, "4111 1111 1111 1111")]
+        );
+        assert_eq!(
+            kinds("4111-1111-1111-1111"),
+            [(PiiKind::PaymentCard, "4111-1111-1111-1111")]
+        );
+        assert_eq!(
+            kinds("5555555555554444"),
+            [(PiiKind::PaymentCard, "5555555555554444")]
+        );
+        assert_eq!(
+            kinds("3782 822463 10005"),
+            [(PiiKind::PaymentCard, "3782 822463 10005")]
+        );
         assert_eq!(kinds("4111 1111 1111 1112"), []);
         assert_eq!(kinds("1234567812345678"), []);
     }
