@@ -85,9 +85,10 @@ fn alpha_on_cohen_example() {
     assert_close(agreement.krippendorff_alpha, 0.4);
 }
 
-/// The reliability data of Krippendorff, "Computing Krippendorff's Alpha-Reliability"
-/// (2011), section C: four observers, twelve units, missing values. The same matrix is
-/// the example of `KrippAlpha` in the R package DescTools.
+/// The reliability data of Krippendorff's "Computing Krippendorff's Alpha-Reliability"
+/// (2011), whose nominal alpha is 0.743: four observers, twelve units, missing values.
+/// The matrix is copied from the example of R's `irr::kripp.alpha` and
+/// `DescTools::KrippAlpha` ("the C data from Krippendorff").
 fn krippendorff_example() -> Vec<Rating> {
     let n = None;
     from_rows(&[
@@ -172,7 +173,7 @@ fn alpha_nominal_krippendorff_2011() {
     //   unit 8 {1,1,2,1}: 6 pairs / 3 = 2
     // D_o = 8 / 40 = 0.2.
     // D_e = (40^2 - (81 + 169 + 100 + 25 + 9)) / (40 * 39) = 1216 / 1560 = 0.779487...
-    // alpha = 1 - 0.2 / 0.779487 = 0.743421..., the paper's 0.743.
+    // alpha = 1 - 0.2 / 0.779487 = 0.743421..., the published 0.743.
     let agreement = compute_agreement(&krippendorff_example(), MeasurementLevel::Nominal).unwrap();
 
     assert_close(agreement.krippendorff_alpha, 1.0 - 0.2 / (1216.0 / 1560.0));
@@ -196,7 +197,7 @@ fn alpha_interval_krippendorff_2011() {
     // Mean = (9*1 + 13*2 + 10*3 + 5*4 + 3*5) / 40 = 2.5; squared deviations
     // 9*2.25 + 13*0.25 + 10*0.25 + 5*2.25 + 3*6.25 = 56.
     // D_e = 2 * 40 * 56 / (40 * 39) = 112 / 39 = 2.871795.
-    // alpha = 1 - 0.433333 / 2.871795 = 0.849107..., the paper's 0.849.
+    // alpha = 1 - 0.433333 / 2.871795 = 0.849107...
     let agreement = compute_agreement(&krippendorff_example(), MeasurementLevel::Interval).unwrap();
 
     assert_close(
@@ -279,8 +280,8 @@ fn no_ratings_is_undefined() {
 
 #[test]
 fn later_rating_replaces_earlier() {
-    // B first disagrees on item 1, then changes to agree; with the last rating
-    // counted the two agree on both items, which take two values, so alpha is 1.
+    // B first disagrees on item 1, then changes to agree. The last rating counts, so
+    // the two agree on both items. The items take two values, so alpha is 1.
     let ratings = [
         rating("1", "a", "yes"),
         rating("1", "b", "no"),
@@ -297,8 +298,8 @@ fn later_rating_replaces_earlier() {
 
 #[test]
 fn interval_compares_numbers_not_text() {
-    // "1" and "1.0" are the same number, so the items agree as they would nominally
-    // only if the texts were equal.
+    // "1" and "1.0" are the same number, so the annotators agree at the interval
+    // level. At the nominal level the texts differ, so they disagree.
     let ratings = [
         rating("1", "a", "1"),
         rating("1", "b", "1.0"),

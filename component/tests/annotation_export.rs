@@ -90,7 +90,7 @@ fn csv_header_and_quoting() {
         "call_id,target,utterance_index,channel,speaker,start_ms,end_ms,text,labels,comments,annotators"
     );
     assert_eq!(records[0].split(',').count(), CSV_COLUMNS.len());
-    // The text holds a comma and is quoted. The note label holds quotes (doubled), a
+    // The text contains a comma and is quoted. The note label contains quotes (doubled), a
     // semicolon (escaped with a backslash, as list items are) and a comma.
     assert_eq!(
         records[1],

@@ -82,7 +82,7 @@ fn unflagged(count: usize) -> Vec<QueueCandidate> {
 #[test]
 fn sample_size_near_per_mille() {
     // 2000 calls at 100 per mille: 200 expected, standard deviation
-    // sqrt(2000 * 0.1 * 0.9) = 13.4, so 150..=250 is more than 3.7 deviations wide.
+    // sqrt(2000 * 0.1 * 0.9) = 13.4, so 150..=250 reaches 3.7 deviations either side.
     let queue = review_queue(&unflagged(2000), 100, 42);
 
     assert!(

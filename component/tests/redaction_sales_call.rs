@@ -1,5 +1,5 @@
 //! Redaction of the real 120 s sales call (`fixtures/calls/sales-call/report.json`).
-//! Its transcript names a customer ("Dimitri") but holds no phone number, e-mail
+//! Its transcript names a customer ("Dimitri") but contains no phone number, e-mail
 //! address, card number or national identifier; its only numbers are a price ("29
 //! bucks a month") and a product ("Office 365"). Redaction must change nothing.
 

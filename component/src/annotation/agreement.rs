@@ -1,16 +1,17 @@
 //! Agreement between annotators on one label: Cohen's kappa for two annotators,
 //! Krippendorff's alpha for any number, and the observed agreement.
 //!
-//! Alpha follows Krippendorff, "Computing Krippendorff's Alpha-Reliability" (2011):
-//! `alpha = 1 - D_o / D_e`, where the observed disagreement `D_o` averages the
-//! difference `delta` over all pairs of values that different annotators gave one
-//! item (each item with `m` values weighted by `1 / (m - 1)`), and the expected
-//! disagreement `D_e` averages it over all pairs of those values regardless of item.
-//! Items with fewer than two values are left out; missing values need no imputation.
+//! Alpha is `1 - D_o / D_e`, computed from the coincidence matrix as R's
+//! `irr::kripp.alpha` and `statsmodels.stats.inter_rater.krippendorff_alpha` compute
+//! it. The observed disagreement `D_o` averages the difference `delta` over all pairs
+//! of values that different annotators gave one item, weighting an item with `m`
+//! values by `1 / (m - 1)`. The expected disagreement `D_e` averages `delta` over all
+//! pairs of those values regardless of item. Items with fewer than two values are
+//! left out, so missing values need no imputation.
 //!
 //! Undefined results are `None`:
-//! - alpha when no item has two values, or when every value is the same
-//!   (`D_e = 0`: there is no variation to agree on);
+//! - alpha when no item has two values, or when every value is the same, because
+//!   `D_e = 0` then and there is no variation to agree on;
 //! - kappa unless exactly two annotators rated, when they share no item, or when the
 //!   expected agreement is 1 (both gave one and the same value throughout);
 //! - the observed agreement when no item has two values.
@@ -26,8 +27,9 @@ pub struct Rating {
     pub value: String,
 }
 
-/// How values compare: `Nominal` values agree only when equal (`delta` is 0 or 1);
-/// `Interval` values are numbers and disagree by their squared difference.
+/// Level of measurement, which sets how values compare. `Nominal` values agree only
+/// when equal (`delta` is 0 or 1). `Interval` values are numbers and disagree by their
+/// squared difference.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MeasurementLevel {
     Nominal,
@@ -44,7 +46,7 @@ pub struct Agreement {
     pub cohen_kappa: Option<f64>,
     pub krippendorff_alpha: Option<f64>,
     /// Share of pairs of values on one item that are equal, weighted as alpha weighs
-    /// them; with two annotators, the share of shared items they rated alike.
+    /// them. With two annotators it is the share of shared items they rated alike.
     pub observed_agreement: Option<f64>,
 }
 

@@ -2,8 +2,8 @@
 //! call, the review queue, agreement between annotators and export.
 //!
 //! The types shared with the host and the widget (`Schema`, `Label`, `Target`,
-//! `LabelValue`, `AnnotationInput`) live in `callscope_api_types`; the ones here are
-//! the inputs and results of this library's functions.
+//! `LabelValue`, `AnnotationInput`) live in `callscope_api_types`. The types defined
+//! here are the inputs and results of this library's functions.
 
 mod agreement;
 mod export;

@@ -10,7 +10,7 @@ pub struct QueueCandidate {
     pub max_latency_ms: Option<i64>,
 }
 
-/// Why a call is in the queue.
+/// Reason a call is in the queue.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum QueueReason {
     Flagged,

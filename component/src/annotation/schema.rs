@@ -87,10 +87,10 @@ pub fn parse_schema(json: &str) -> Result<Schema, SchemaError> {
     }
 }
 
-/// Lists every problem of a schema: ids that are not `[a-z0-9-]+` or not unique, empty
-/// names, categorical labels without options or with empty or repeated options,
-/// numeric ranges that are not finite or whose `min` is not below `max`, missing or
-/// repeated targets, and shortcuts that are not one printable character or not unique.
+/// Lists every problem of a schema. It checks that ids are `[a-z0-9-]+` and unique,
+/// names are not empty, and categorical labels have options, none empty or repeated.
+/// Numeric ranges must be finite with `min` below `max`. Targets must be listed, each
+/// once, and a shortcut must be one printable character used by no other label.
 pub fn check_schema(schema: &Schema) -> Vec<String> {
     let mut problems = Vec::new();
     let mut ids: HashMap<&str, usize> = HashMap::new();
@@ -212,7 +212,8 @@ fn is_valid_id(id: &str) -> bool {
             .all(|byte| byte.is_ascii_lowercase() || byte.is_ascii_digit() || byte == b'-')
 }
 
-/// One character that shows a glyph: not a control character and not whitespace.
+/// Checks for one character that shows a glyph: not a control character and not
+/// whitespace.
 fn is_printable_character(key: &str) -> bool {
     let mut characters = key.chars();
     match (characters.next(), characters.next()) {

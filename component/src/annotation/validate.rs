@@ -8,7 +8,7 @@ use callscope_api_types::{
 /// notes, short enough to show in the transcript margin and to keep exports small.
 pub const MAX_TEXT_CHARS: usize = 2000;
 
-/// What an annotation is checked against.
+/// Facts of the call that an annotation is checked against.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CallBounds {
     pub duration_ms: i64,

@@ -332,7 +332,7 @@ fn target_from_wit(target: wit_annotation::Target) -> api::Target {
 }
 
 /// The library keeps categorical options and free text in one `Text` variant, because
-/// the label's kind says which it is.
+/// the label's kind tells them apart.
 fn input_from_wit(input: wit_annotation::AnnotationInput) -> api::AnnotationInput {
     api::AnnotationInput {
         label_id: input.label_id,

@@ -166,7 +166,7 @@ impl exports::callscope::plugin::analysis::Guest for Broken {
     }
 }
 
-/// Refuses every role map, so no request gets a permission from this component.
+/// Rejects every role map, so no request gets a permission from this component.
 impl exports::callscope::plugin::policy::Guest for Broken {
     fn parse_role_map(_json: String) -> Result<Vec<exports::callscope::plugin::policy::RoleGrant>, String> {
         Err("the broken test component parses no role maps".into())
