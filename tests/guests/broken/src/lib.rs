@@ -1,10 +1,11 @@
 //! A callscope component that misbehaves on request. `normalize` reads the payload as
 //! a command: `trap` panics, `loop` never returns, `grow` allocates until the memory
 //! limit stops it; anything else returns an empty call. The host tests load it to show
-//! that each fault fails its own request and the host keeps serving. The policy,
-//! redaction and annotation exports reject their input or return nothing, and
-//! redaction blanks every text, so this component never grants a permission or lets
-//! personal data through.
+//! that each fault fails its own request and the host keeps serving. Its policy reads
+//! every role map as empty and grants everything to the role `admin` alone, so a test
+//! signed in as admin can reach the faults; the other role names get nothing.
+//! Redaction blanks every text, so no personal data passes, and annotation exports
+//! reject their input or return nothing.
 
 #![cfg(target_arch = "wasm32")]
 
@@ -166,17 +167,32 @@ impl exports::callscope::plugin::analysis::Guest for Broken {
     }
 }
 
-/// Rejects every role map, so no request gets a permission from this component.
+/// Grants every permission to `admin` and nothing to anyone else.
 impl exports::callscope::plugin::policy::Guest for Broken {
     fn parse_role_map(_json: String) -> Result<Vec<exports::callscope::plugin::policy::RoleGrant>, String> {
-        Err("the broken test component parses no role maps".into())
+        Ok(Vec::new())
     }
 
     fn permissions_of(
         _role_map: Vec<exports::callscope::plugin::policy::RoleGrant>,
-        _roles: Vec<String>,
+        roles: Vec<String>,
     ) -> Vec<exports::callscope::plugin::policy::Permission> {
-        Vec::new()
+        use exports::callscope::plugin::policy::Permission as P;
+        if !roles.iter().any(|role| role == "admin") {
+            return Vec::new();
+        }
+        vec![
+            P::ViewCalls,
+            P::ViewTranscript,
+            P::ViewPersonalData,
+            P::Listen,
+            P::Annotate,
+            P::Review,
+            P::Export,
+            P::ManageSchema,
+            P::ManageComponent,
+            P::ImportCalls,
+        ]
     }
 }
 
@@ -205,7 +221,7 @@ impl exports::callscope::plugin::redaction::Guest for Broken {
 
 impl exports::callscope::plugin::annotation::Guest for Broken {
     fn parse_schema(_json: String) -> Result<exports::callscope::plugin::annotation::Schema, Vec<String>> {
-        Err(vec!["the broken test component parses no schemas".into()])
+        Ok(exports::callscope::plugin::annotation::Schema { labels: Vec::new() })
     }
 
     fn validate_annotation(
