@@ -17,6 +17,8 @@
 //! Detection is deliberately biased towards removing too much: a number that could be
 //! a phone number in a transcript is redacted even when it is an order number.
 
+use std::collections::BTreeMap;
+
 use callscope_api_types::{PiiKind, RedactedText, RedactionMark};
 
 mod email;
@@ -101,18 +103,20 @@ fn without_overlaps(mut found: Vec<Found>) -> Vec<Found> {
         right_len.cmp(&left_len).then(left.start.cmp(&right.start))
     });
 
-    let mut kept: Vec<Found> = Vec::with_capacity(found.len());
+    // Kept ranges never overlap, so the one starting last before a candidate's end is
+    // the only one that can overlap it.
+    let mut kept: BTreeMap<usize, Found> = BTreeMap::new();
     for candidate in found {
         let overlaps = kept
-            .iter()
-            .any(|other| candidate.start < other.end && other.start < candidate.end);
+            .range(..candidate.end)
+            .next_back()
+            .is_some_and(|(_, other)| other.end > candidate.start);
         if !overlaps {
-            kept.push(candidate);
+            kept.insert(candidate.start, candidate);
         }
     }
 
-    kept.sort_by_key(|item| item.start);
-    kept
+    kept.into_values().collect()
 }
 
 /// Returns whether `c` continues a word, so that a number joined to it is part of a

@@ -22,7 +22,8 @@ const MAX_INTERNATIONAL_DIGITS: usize = 15;
 /// found when written with `+` or `00`.
 const MAX_NATIONAL_DIGITS: usize = 12;
 
-/// Minimum digits of a phone number, which is a local number without an area code.
+/// Minimum digits of a phone number, which is a local number without an area code. No
+/// kind found is shorter.
 const MIN_PHONE_DIGITS: usize = 7;
 
 /// How far back, in bytes, a cue such as "social security" marks a 9-digit number as
@@ -90,7 +91,7 @@ pub(super) fn find_in_groups(
             if digits > MAX_RUN_DIGITS {
                 break;
             }
-            if is_cut(end) {
+            if is_cut(end) && digits >= MIN_PHONE_DIGITS {
                 ends.push(end);
             }
         }

@@ -160,24 +160,23 @@ struct Element {
 /// Reads the number at token `index`: a digit token, a unit, teen or tens word
 /// ("ninety nine" is two tokens), "oh", or "double"/"triple" and the unit it repeats.
 fn read_element(text: &str, tokens: &[Token<'_>], index: usize) -> Option<Element> {
-    let token = tokens[index].text;
-    if token.bytes().all(|byte| byte.is_ascii_digit()) {
+    let word = tokens[index].text;
+    if word.bytes().all(|byte| byte.is_ascii_digit()) {
         return Some(Element {
-            digits: token.to_string(),
+            digits: word.to_string(),
             tokens: 1,
             word: false,
         });
     }
 
-    let word = token.to_lowercase();
-    if let Some(digit) = unit(&word) {
+    if let Some(digit) = unit(word) {
         return Some(Element {
             digits: digit.to_string(),
             tokens: 1,
             word: true,
         });
     }
-    if let Some(teen) = TEENS.iter().position(|name| *name == word) {
+    if let Some(teen) = position_of(&TEENS, word) {
         return Some(Element {
             digits: (10 + teen).to_string(),
             tokens: 1,
@@ -185,13 +184,25 @@ fn read_element(text: &str, tokens: &[Token<'_>], index: usize) -> Option<Elemen
         });
     }
 
+    let tens = position_of(&TENS, word);
+    let repeat = if word.eq_ignore_ascii_case("double") {
+        2
+    } else if word.eq_ignore_ascii_case("triple") {
+        3
+    } else {
+        0
+    };
+    if tens.is_none() && repeat == 0 {
+        return None;
+    }
+
     let next_unit = tokens
         .get(index + 1)
-        .filter(|next| matches!(joint(&text[tokens[index].end..next.start]), Joint::Same));
-    let next_unit = next_unit.and_then(|next| unit(&next.text.to_lowercase()));
+        .filter(|next| matches!(joint(&text[tokens[index].end..next.start]), Joint::Same))
+        .and_then(|next| unit(next.text));
 
-    if let Some(tens) = TENS.iter().position(|name| *name == word) {
-        let tens = (tens + 2).to_string();
+    if let Some(tens) = tens {
+        let tens = tens + 2;
         return Some(match next_unit {
             Some(digit) if digit != '0' => Element {
                 digits: format!("{tens}{digit}"),
@@ -206,11 +217,6 @@ fn read_element(text: &str, tokens: &[Token<'_>], index: usize) -> Option<Elemen
         });
     }
 
-    let repeat = match word.as_str() {
-        "double" => 2,
-        "triple" => 3,
-        _ => return None,
-    };
     let digit = next_unit?;
     Some(Element {
         digits: digit.to_string().repeat(repeat),
@@ -219,12 +225,18 @@ fn read_element(text: &str, tokens: &[Token<'_>], index: usize) -> Option<Elemen
     })
 }
 
+fn position_of(names: &[&str], word: &str) -> Option<usize> {
+    names
+        .iter()
+        .position(|name| name.eq_ignore_ascii_case(word))
+}
+
 /// Returns the digit of a unit word, "oh" or "nought".
 fn unit(word: &str) -> Option<char> {
-    if is_oh(word) || word == "nought" || word == "naught" {
+    if is_oh(word) || word.eq_ignore_ascii_case("nought") || word.eq_ignore_ascii_case("naught") {
         return Some('0');
     }
-    let position = UNITS.iter().position(|name| *name == word)?;
+    let position = position_of(&UNITS, word)?;
     char::from_digit(position as u32, 10)
 }
 
