@@ -26,7 +26,8 @@ pub(super) fn find(text: &str, found: &mut Vec<Found>) {
         let (groups, end) = scan_run(text, position);
         let before = text[..position].chars().next_back();
         let after = text[end..].chars().next();
-        let joined_to_word = before.is_some_and(is_word_char) || after.is_some_and(is_word_char);
+        let joined_to_word = before.is_some_and(is_word_char)
+            || (after.is_some_and(is_word_char) && !starts_extension(&text[end..]));
 
         if !joined_to_word {
             let after_currency = text[..position]
@@ -36,6 +37,12 @@ pub(super) fn find(text: &str, found: &mut Vec<Found>) {
         }
         position = end;
     }
+}
+
+/// Checks for a phone extension right after a number: `x123` in `415-555-0199x123`.
+fn starts_extension(rest: &str) -> bool {
+    let mut chars = rest.chars();
+    matches!(chars.next(), Some('x' | 'X')) && chars.next().is_some_and(|c| c.is_ascii_digit())
 }
 
 /// Checks whether a run starts at `position`: a digit, or a `+` or `(` right before a
@@ -211,6 +218,27 @@ mod tests {
             kinds("(at 415-555-0199)"),
             [(PiiKind::Phone, "415-555-0199")]
         );
+    }
+
+    #[test]
+    fn phone_beside_non_ascii_text() {
+        assert_eq!(
+            kinds("Téléphone : 06 12 34 56 78 — merci"),
+            [(PiiKind::Phone, "06 12 34 56 78")]
+        );
+        assert_eq!(
+            kinds("Straße 415-555-0199 ß"),
+            [(PiiKind::Phone, "415-555-0199")]
+        );
+    }
+
+    #[test]
+    fn phone_with_extension() {
+        assert_eq!(
+            kinds("415-555-0199x123"),
+            [(PiiKind::Phone, "415-555-0199")]
+        );
+        assert_eq!(kinds("415-555-0199xyz"), []);
     }
 
     #[test]
