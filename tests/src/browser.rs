@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use fantoccini::actions::{InputSource, KeyAction, KeyActions, MOUSE_BUTTON_LEFT, MouseActions, PointerAction};
 use fantoccini::elements::Element;
 use fantoccini::wd::Capabilities;
 use fantoccini::{Client, ClientBuilder, Locator};
@@ -111,6 +112,34 @@ impl Browser {
             .unwrap_or_else(|e| panic!("running script failed: {e}\nscript: {script}"));
         serde_json::from_value(value.clone())
             .unwrap_or_else(|e| panic!("script returned {value}, which does not decode: {e}\nscript: {script}"))
+    }
+
+    /// Drags the mouse with the left button held across `element`, at its vertical
+    /// centre, from `from_x` to `to_x` CSS pixels right of its centre (negative is
+    /// left), moving through the midpoint so the page receives move events in between.
+    pub async fn drag_across(&self, element: &Element, from_x: i32, to_x: i32) {
+        let at = |x: i32, duration_ms: u64| PointerAction::MoveToElement {
+            element: element.clone(),
+            duration: Some(Duration::from_millis(duration_ms)),
+            x: f64::from(x),
+            y: 0.0,
+        };
+        let drag = MouseActions::new(String::from("mouse"))
+            .then(at(from_x, 0))
+            .then(PointerAction::Down { button: MOUSE_BUTTON_LEFT })
+            .then(at(from_x + (to_x - from_x) / 2, 100))
+            .then(at(to_x, 100))
+            .then(PointerAction::Up { button: MOUSE_BUTTON_LEFT });
+        self.client
+            .perform_actions(drag)
+            .await
+            .unwrap_or_else(|e| panic!("dragging the mouse from x {from_x} to x {to_x} around the element's centre: {e}"));
+    }
+
+    /// Presses and releases `key` on whatever element has the focus.
+    pub async fn press_key(&self, key: char) {
+        let press = KeyActions::new(String::from("keyboard")).then(KeyAction::Down { value: key }).then(KeyAction::Up { value: key });
+        self.client.perform_actions(press).await.unwrap_or_else(|e| panic!("pressing key {key:?}: {e}"));
     }
 
     /// Saves a PNG of the window as `tests/artifacts/{name}` and returns its path.

@@ -747,3 +747,416 @@ async fn publish(jetstream: &async_nats::jetstream::Context, subject: &str, even
 async fn transcript_rows(browser: &Browser) -> usize {
     browser.run("return document.querySelectorAll('[data-testid=transcript] [data-testid=utterance]').length;", vec![]).await
 }
+
+/// Returns a client signed in as `user` and the annotation schema it reads.
+async fn schema_for(server: &TestServer, user: &str) -> api::Schema {
+    let client = server.client_for(user).await;
+    let response = client.get(server.url("/callscope/api/schema")).send().await.unwrap();
+    assert_eq!(response.status(), 200, "reading the annotation schema as {user}");
+    response.json().await.expect("decoding the schema")
+}
+
+/// Returns the annotations of a call as `user` reads them from the API.
+async fn call_annotations(server: &TestServer, user: &str, call_id: &str) -> api::CallAnnotations {
+    let client = server.client_for(user).await;
+    let response = client.get(server.url(&format!("/callscope/api/calls/{call_id}/annotations"))).send().await.unwrap();
+    assert_eq!(response.status(), 200, "reading the annotations of {call_id} as {user}");
+    response.json().await.expect("decoding the annotations")
+}
+
+/// Returns the first boolean label of the demo schema that applies to time ranges
+/// and has a shortcut. Applying it saves at once, because there is no value to enter.
+fn range_label(schema: &api::Schema) -> &api::Label {
+    schema
+        .labels
+        .iter()
+        .find(|label| label.kind == api::LabelKind::Boolean && label.targets.contains(&api::TargetKind::TimeRange) && label.shortcut.is_some())
+        .expect("the demo schema has a boolean time-range label with a shortcut")
+}
+
+/// The range selected on the waveform, as the page shows it.
+#[derive(Debug, Deserialize)]
+struct ShownRange {
+    start_ms: i64,
+    end_ms: i64,
+}
+
+/// Returns the `data-start-ms` and `data-end-ms` of the first element matching `css`.
+async fn shown_range(browser: &Browser, css: &str) -> Option<ShownRange> {
+    browser
+        .run(
+            "const element = document.querySelector(arguments[0]);
+             return element ? { start_ms: Number(element.dataset.startMs), end_ms: Number(element.dataset.endMs) } : null;",
+            vec![json!(css)],
+        )
+        .await
+}
+
+/// Size of a waveform canvas, to turn drag pixels into times.
+#[derive(Debug, Deserialize)]
+struct CanvasGeometry {
+    width: f64,
+}
+
+/// The annotator drags across the sales call's waveform, presses a label's
+/// shortcut, reloads the page and finds the annotation as a band on the waveform
+/// and in the annotation list, with the range the drag covered.
+#[tokio::test]
+async fn annotator_marks_range_by_shortcut() {
+    let _turn = ONE_BROWSER.lock().await;
+    let server = TestServer::start(ServerOptions { load_samples: true, ..Default::default() }).await;
+    let browser = Browser::start().await;
+    let schema = schema_for(&server, "annotator").await;
+    let label = range_label(&schema);
+    let shortcut = label.shortcut.as_deref().and_then(|key| key.chars().next()).unwrap();
+
+    sign_in(&browser, &server, "annotator").await;
+    open_calls_tab(&browser).await;
+    let call_id = open_call(&browser, SALES_CALL).await;
+    let detail = call_detail(&server, &call_id).await;
+    let duration_ms = detail.recording.as_ref().expect("the sales call has a recording").format.duration_ms;
+    assert_eq!(wait_for_canvases(&browser).await, vec![String::from("0")], "the mono sales call has one canvas");
+    wait_for_waveform(&browser, "0", "--callscope-neutral").await;
+    browser.wait_for("[data-testid=annotation-controls] [data-testid=label-button]").await;
+
+    // From 20 % to 35 % of the canvas, given as offsets from its centre.
+    let canvas = browser.wait_for("[data-testid=waveform-canvas][data-channel=\"0\"]").await;
+    let geometry: CanvasGeometry = browser
+        .run("return { width: document.querySelector('[data-testid=waveform-canvas]').getBoundingClientRect().width };", vec![])
+        .await;
+    let half = geometry.width / 2.0;
+    let (from_x, to_x) = ((0.20 * geometry.width - half).round() as i32, (0.35 * geometry.width - half).round() as i32);
+    browser.drag_across(&canvas, from_x, to_x).await;
+
+    let selected = poll("the drag selects a range on the waveform", || async {
+        shown_range(&browser, "[data-testid=selection]").await.ok_or_else(|| String::from("no selection band"))
+    })
+    .await;
+    eprintln!("selected by dragging from x {from_x} to x {to_x} around the centre of a {geometry:?} canvas: {selected:?}");
+    // The pointer lands on whole pixels, so each end may be off by up to a pixel.
+    let ms_per_px = duration_ms as f64 / geometry.width;
+    let expected_start = (f64::from(from_x) + half) * ms_per_px;
+    let expected_end = (f64::from(to_x) + half) * ms_per_px;
+    assert!((selected.start_ms as f64 - expected_start).abs() <= 1.5 * ms_per_px, "selection starts near {expected_start:.0} ms: {selected:?}");
+    assert!((selected.end_ms as f64 - expected_end).abs() <= 1.5 * ms_per_px, "selection ends near {expected_end:.0} ms: {selected:?}");
+    let target_kind: String = browser.run("return document.querySelector('[data-testid=selected-target]').dataset.kind;", vec![]).await;
+    assert_eq!(target_kind, "TimeRange", "a range on a mixed recording is a time range");
+    let focused: String = browser.run("return document.activeElement?.dataset?.testid ?? '';", vec![]).await;
+    assert_eq!(focused, "call-body", "the call view has the focus after the drag, so shortcuts reach it");
+    browser.screenshot("annotation-selected.png").await;
+
+    browser.press_key(shortcut).await;
+    let band_css = format!("[data-testid=annotation-band][data-label-id=\"{}\"]", label.id);
+    poll("the new annotation shows as a band", || async {
+        shown_range(&browser, &band_css).await.ok_or_else(|| String::from("no band"))
+    })
+    .await;
+
+    let stored = call_annotations(&server, "annotator", &call_id).await;
+    assert_eq!(stored.annotations.len(), 1, "one annotation is stored: {stored:?}");
+    let annotation = &stored.annotations[0];
+    assert_eq!(annotation.author, "annotator");
+    assert_eq!(annotation.input.label_id, label.id);
+    assert_eq!(annotation.input.value, api::LabelValue::Boolean(true), "a boolean label's shortcut sets it to true");
+    assert_eq!(
+        annotation.input.target,
+        api::Target::TimeRange { start_ms: selected.start_ms, end_ms: selected.end_ms },
+        "the annotation covers the selected range"
+    );
+    browser.screenshot("annotation-created.png").await;
+
+    browser.client.goto(&server.url("/")).await.expect("reloading the backoffice page");
+    open_calls_tab(&browser).await;
+    open_call(&browser, SALES_CALL).await;
+    let band_css = format!("[data-testid=annotation-band][data-annotation-id=\"{}\"]", annotation.id);
+    let band = poll("the annotation's band is back after the reload", || async {
+        shown_range(&browser, &band_css).await.ok_or_else(|| String::from("no band"))
+    })
+    .await;
+    assert_eq!((band.start_ms, band.end_ms), (selected.start_ms, selected.end_ms), "the band covers the annotated range");
+    let band_text = browser.wait_for(&band_css).await.text().await.unwrap();
+    assert_eq!(band_text, label.name, "the band names the label");
+    let item = browser.wait_for(&format!("[data-testid=annotation-list] [data-testid=annotation-item][data-annotation-id=\"{}\"]", annotation.id)).await;
+    let item_text = item.text().await.unwrap();
+    assert!(item_text.contains(&label.name), "the list item names the label: {item_text:?}");
+    assert!(item_text.contains("annotator"), "the list item names the author: {item_text:?}");
+    let own_controls = item.find_all(Locator::Css("[data-testid=edit-annotation], [data-testid=delete-annotation]")).await.unwrap();
+    assert_eq!(own_controls.len(), 2, "the author can edit and delete their annotation");
+    browser.screenshot("annotation-after-reload.png").await;
+    scroll_to(&browser, "[data-testid=annotation-panel]").await;
+    browser.screenshot("annotation-panel.png").await;
+
+    browser.close().await;
+}
+
+/// The viewer sees the annotator's annotation but no control to annotate, and a
+/// drag followed by a shortcut key changes nothing.
+#[tokio::test]
+async fn viewer_has_no_annotation_controls() {
+    let _turn = ONE_BROWSER.lock().await;
+    let server = TestServer::start(ServerOptions { load_samples: true, ..Default::default() }).await;
+    let browser = Browser::start().await;
+    let schema = schema_for(&server, "annotator").await;
+    let label = range_label(&schema);
+
+    sign_in(&browser, &server, "viewer").await;
+    open_calls_tab(&browser).await;
+    let call_id = open_call(&browser, SALES_CALL).await;
+
+    // An annotation by someone else, which the viewer should see.
+    let annotator = server.client_for("annotator").await;
+    let input = json!({ "label_id": label.id, "target": { "type": "time-range", "start_ms": 10_000, "end_ms": 20_000 }, "value": true });
+    let response = annotator
+        .post(server.url(&format!("/callscope/api/calls/{call_id}/annotations")))
+        .header(callscope_tests::CSRF_HEADER.0, callscope_tests::CSRF_HEADER.1)
+        .json(&input)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201, "the annotator creates an annotation");
+    browser.client.goto(&server.url("/")).await.expect("reloading the backoffice page");
+    open_calls_tab(&browser).await;
+    open_call(&browser, SALES_CALL).await;
+
+    wait_for_utterances(&browser).await;
+    wait_for_canvases(&browser).await;
+    browser.wait_for("[data-testid=annotation-list] [data-testid=annotation-item]").await;
+    browser.wait_for(&format!("[data-testid=annotation-band][data-label-id=\"{}\"]", label.id)).await;
+
+    for control in [
+        "annotation-controls",
+        "label-button",
+        "annotation-comment",
+        "select-utterance",
+        "target-call",
+        "edit-annotation",
+        "delete-annotation",
+        "tab-review",
+        "tab-audit",
+        "export-links",
+    ] {
+        let found = browser.client.find_all(Locator::Css(&format!("[data-testid={control}]"))).await.unwrap();
+        assert!(found.is_empty(), "the viewer sees no {control}, found {}", found.len());
+    }
+
+    wait_for_audio_metadata(&browser).await;
+    let canvas = browser.wait_for("[data-testid=waveform-canvas][data-channel=\"0\"]").await;
+    browser.drag_across(&canvas, -200, -100).await;
+    browser.press_key(label.shortcut.as_deref().and_then(|key| key.chars().next()).unwrap()).await;
+    // The drag seeks instead of selecting; wait for the seek before looking.
+    poll("the viewer's drag seeks the audio", || async {
+        let time: f64 = browser.run("return document.querySelector('[data-testid=audio]').currentTime;", vec![]).await;
+        if time > 0.0 { Ok(time) } else { Err(format!("audio at {time} s")) }
+    })
+    .await;
+    let selections = browser.client.find_all(Locator::Css("[data-testid=selection]")).await.unwrap();
+    assert!(selections.is_empty(), "a viewer's drag selects no range");
+    let stored = call_annotations(&server, "viewer", &call_id).await;
+    assert_eq!(stored.annotations.len(), 1, "the viewer's shortcut key created nothing: {stored:?}");
+    browser.screenshot("viewer-annotations.png").await;
+    scroll_to(&browser, "[data-testid=annotation-panel]").await;
+    browser.screenshot("viewer-annotation-panel.png").await;
+
+    browser.close().await;
+}
+
+/// Creates an annotation through the API as `user` and returns it.
+async fn post_annotation(server: &TestServer, user: &str, call_id: &str, input: serde_json::Value) -> api::Annotation {
+    let client = server.client_for(user).await;
+    let response = client
+        .post(server.url(&format!("/callscope/api/calls/{call_id}/annotations")))
+        .header(callscope_tests::CSRF_HEADER.0, callscope_tests::CSRF_HEADER.1)
+        .json(&input)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201, "{user} creates annotation {input}");
+    response.json().await.expect("decoding the created annotation")
+}
+
+/// The annotator edits an annotation in the browser after the same annotation was
+/// changed elsewhere: the widget shows the 409 with the current version, and
+/// re-applying the change saves it on top of that version.
+#[tokio::test]
+async fn stale_edit_shows_conflict_and_reapplies() {
+    let _turn = ONE_BROWSER.lock().await;
+    let server = TestServer::start(ServerOptions { load_samples: true, ..Default::default() }).await;
+    let browser = Browser::start().await;
+    let schema = schema_for(&server, "annotator").await;
+    let label = range_label(&schema);
+
+    sign_in(&browser, &server, "annotator").await;
+    open_calls_tab(&browser).await;
+    let call_id = open_call(&browser, SALES_CALL).await;
+    let target = json!({ "type": "time-range", "start_ms": 30_000, "end_ms": 35_000 });
+    let created = post_annotation(&server, "annotator", &call_id, json!({ "label_id": label.id, "target": target, "value": true })).await;
+    assert_eq!(created.version, 1);
+
+    browser.client.goto(&server.url("/")).await.expect("reloading the backoffice page");
+    open_calls_tab(&browser).await;
+    open_call(&browser, SALES_CALL).await;
+    let item_css = format!("[data-testid=annotation-item][data-annotation-id=\"{}\"]", created.id);
+    browser.wait_for(&format!("{item_css} [data-testid=edit-annotation]")).await.click().await.expect("clicking Edit");
+    browser.wait_for("[data-testid=value-editor] [data-testid=label-option][data-option=\"false\"]").await;
+
+    // Meanwhile the same annotation changes in another tab.
+    let other_tab = server.client_for("annotator").await;
+    let response = other_tab
+        .put(server.url(&format!("/callscope/api/annotations/{}", created.id)))
+        .header(callscope_tests::CSRF_HEADER.0, callscope_tests::CSRF_HEADER.1)
+        .json(&json!({ "label_id": label.id, "target": target, "value": true, "comment": "edited in another tab", "base_version": 1 }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200, "the edit in the other tab is based on the current version");
+
+    browser.wait_for("[data-testid=value-editor] [data-testid=label-option][data-option=\"false\"]").await.click().await.expect("choosing no");
+    let conflict = browser.wait_for("[data-testid=annotation-conflict] [data-testid=conflict-current]").await.text().await.unwrap();
+    assert!(conflict.contains("Current version 2"), "the conflict names the stored version: {conflict:?}");
+    assert!(conflict.contains("edited in another tab"), "the conflict shows the stored comment: {conflict:?}");
+    browser.screenshot("annotation-conflict.png").await;
+
+    browser.wait_for("[data-testid=annotation-conflict] [data-testid=reapply]").await.click().await.expect("clicking Re-apply");
+    poll("the re-applied edit is listed as version 3", || async {
+        let version: Option<String> = browser
+            .run("return document.querySelector(arguments[0])?.dataset.version ?? null;", vec![json!(item_css)])
+            .await;
+        if version.as_deref() == Some("3") { Ok(()) } else { Err(format!("version {version:?}")) }
+    })
+    .await;
+    let conflicts = browser.client.find_all(Locator::Css("[data-testid=annotation-conflict]")).await.unwrap();
+    assert!(conflicts.is_empty(), "the conflict box closes after re-applying");
+    let stored = call_annotations(&server, "annotator", &call_id).await;
+    assert_eq!(stored.annotations.len(), 1);
+    assert_eq!(stored.annotations[0].version, 3, "the re-applied edit is version 3");
+    assert_eq!(stored.annotations[0].input.value, api::LabelValue::Boolean(false), "the browser's value won after re-applying");
+
+    browser.close().await;
+}
+
+/// The reviewer opens the review queue, assigns a call to themself, opens it from
+/// the queue, and finds the agreement page and the export links.
+#[tokio::test]
+async fn reviewer_assigns_and_opens_queued_call() {
+    let _turn = ONE_BROWSER.lock().await;
+    let server = TestServer::start(ServerOptions { load_samples: true, ..Default::default() }).await;
+    let browser = Browser::start().await;
+    let reviewer = server.client_for("reviewer").await;
+    let queue: Vec<api::QueueEntry> =
+        reviewer.get(server.url("/callscope/api/review/queue")).send().await.unwrap().json().await.expect("decoding the review queue");
+    assert!(!queue.is_empty(), "the sample calls put at least one call in the review queue");
+
+    sign_in(&browser, &server, "reviewer").await;
+    let tab = browser.wait_for("a[data-tab=calls]").await;
+    tab.click().await.expect("clicking the Calls tab");
+    browser.wait_for("[data-testid=tab-review]").await.click().await.expect("opening the review queue");
+    browser.wait_for("[data-testid=review-queue] [data-testid=queue-row]").await;
+    let rows: Vec<String> = browser.run("return [...document.querySelectorAll('[data-testid=queue-row]')].map((row) => row.dataset.callId);", vec![]).await;
+    let expected: Vec<String> = queue.iter().map(|entry| entry.call_id.clone()).collect();
+    assert_eq!(rows, expected, "the queue lists the API's entries in its order");
+
+    let first = &queue[0];
+    let row_css = format!("[data-testid=queue-row][data-call-id=\"{}\"]", first.call_id);
+    browser.wait_for(&format!("{row_css} [data-testid=assign-me]")).await.click().await.expect("clicking Assign to me");
+    let assignee = poll("the row shows the reviewer as assignee", || async {
+        let text: String = browser
+            .run("return document.querySelector(arguments[0] + ' [data-testid=queue-assignee]').textContent;", vec![json!(row_css)])
+            .await;
+        if text == "reviewer" { Ok(text) } else { Err(text) }
+    })
+    .await;
+    assert_eq!(assignee, "reviewer");
+    let queue: Vec<api::QueueEntry> = reviewer.get(server.url("/callscope/api/review/queue")).send().await.unwrap().json().await.unwrap();
+    let stored = queue.iter().find(|entry| entry.call_id == first.call_id).expect("the assigned call stays in the queue");
+    assert_eq!(stored.assignee.as_deref(), Some("reviewer"), "the API stores the assignment");
+    browser.screenshot("review-queue.png").await;
+
+    let export_href: String = browser.run("return document.querySelector('[data-testid=export-jsonl]').getAttribute('href');", vec![]).await;
+    assert_eq!(export_href, "/callscope/api/export?format=jsonl", "the export link points at the JSONL export");
+
+    browser.wait_for("[data-testid=tab-agreement]").await.click().await.expect("opening the agreement page");
+    browser.wait_for("[data-testid=agreement] table").await;
+    browser.screenshot("agreement.png").await;
+
+    browser.wait_for("[data-testid=tab-review]").await.click().await.expect("going back to the review queue");
+    browser.wait_for(&format!("{row_css} [data-testid=open-queued-call]")).await.click().await.expect("opening the queued call");
+    browser.wait_for(&format!("[data-testid=call-view][data-call-id=\"{}\"]", first.call_id)).await;
+    browser.wait_for("[data-testid=annotation-controls]").await;
+
+    browser.close().await;
+}
+
+/// Scrolls the page so that the first element matching `css` is in the middle of
+/// the window, for a screenshot.
+async fn scroll_to(browser: &Browser, css: &str) {
+    let found: bool = browser
+        .run(
+            "const element = document.querySelector(arguments[0]);
+             element?.scrollIntoView({ block: 'center' });
+             return !!element;",
+            vec![json!(css)],
+        )
+        .await;
+    assert!(found, "no element matching `{css}` to scroll to");
+}
+
+/// Personal data the PII fixture contains, none of which a viewer may see.
+const PII_FIXTURE_VALUES: [&str; 4] = ["jane.doe@example.com", "(415) 555-0142", "4111 1111 1111 1111", "078-05-1120"];
+
+/// The viewer opens a call with personal data in its transcript: every redaction
+/// marker shows as a pill naming its kind, and none of the data reaches the page.
+#[tokio::test]
+async fn viewer_sees_redaction_markers() {
+    let _turn = ONE_BROWSER.lock().await;
+    let server = TestServer::start(ServerOptions::default()).await;
+    let admin = server.client_for("admin").await;
+    let payload = std::fs::read(callscope_tests::fixture("review/pii-call.json")).expect("reading the PII fixture");
+    let response = admin
+        .post(server.url("/callscope/api/calls"))
+        .header(callscope_tests::CSRF_HEADER.0, callscope_tests::CSRF_HEADER.1)
+        .multipart(callscope_tests::import_form(payload, None, "PII call"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201, "the admin imports the PII fixture");
+    let browser = Browser::start().await;
+
+    sign_in(&browser, &server, "viewer").await;
+    open_calls_tab(&browser).await;
+    let call_id = open_call(&browser, "PII call").await;
+    let detail = call_detail(&server, &call_id).await;
+    assert!(detail.redacted, "the API redacts the call for the viewer");
+    wait_for_utterances(&browser).await;
+    browser.wait_for("[data-testid=redaction-note]").await;
+
+    let markers = |kind: &str| {
+        let marker = format!("[{kind}]");
+        detail.call.utterances.iter().map(|utterance| utterance.text.matches(&marker).count()).sum::<usize>()
+    };
+    for (kind, name) in [("phone", "phone"), ("email", "email"), ("payment-card", "payment card"), ("national-id", "national id")] {
+        let expected = markers(kind);
+        assert!(expected > 0, "the fixture's transcript has a {kind} marker for the viewer");
+        let titles: Vec<String> = browser
+            .run(
+                "return [...document.querySelectorAll(`[data-testid=transcript] [data-testid=redaction][data-kind=\"${arguments[0]}\"]`)]
+                     .map((pill) => pill.title);",
+                vec![json!(kind)],
+            )
+            .await;
+        assert_eq!(titles.len(), expected, "one {kind} pill per marker in the transcript");
+        assert!(titles.iter().all(|title| title == &format!("redacted: {name}")), "{kind} pills say what was redacted: {titles:?}");
+    }
+
+    let page: String = browser.run("return document.querySelector('[data-testid=call-view]').textContent;", vec![]).await;
+    for value in PII_FIXTURE_VALUES {
+        assert!(!page.contains(value), "{value} is on the viewer's page");
+    }
+    let bracketed: usize = browser
+        .run("return [...document.querySelectorAll('[data-testid=transcript] .callscope-utterance-text')].filter((text) => /\\[(phone|email|payment-card|national-id)\\]/.test(text.textContent)).length;", vec![])
+        .await;
+    assert_eq!(bracketed, 0, "no marker is left as bracketed text");
+    scroll_to(&browser, "[data-testid=redaction]").await;
+    browser.screenshot("redaction-markers.png").await;
+
+    browser.close().await;
+}

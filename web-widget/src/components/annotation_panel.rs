@@ -231,7 +231,8 @@ fn ValueEditor(props: &ValueEditorProps) -> Html {
         (Some(options), _) => {
             let buttons = options.iter().enumerate().map(|(index, (value, text))| {
                 let current = editor.value == *value;
-                let node = (index == 0).then(|| value_ref.clone()).unwrap_or_default();
+                // The first option takes the focus when the editor opens.
+                let node = if index == 0 { value_ref.clone() } else { NodeRef::default() };
                 html! {
                     <button type="button" class={classes!("callscope-button", current.then_some("callscope-toggle-button--on"))}
                         data-testid="label-option" data-option={value.clone()} ref={node} onclick={save_with(value.clone())}>{ text }</button>
