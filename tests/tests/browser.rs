@@ -1160,3 +1160,29 @@ async fn viewer_sees_redaction_markers() {
 
     browser.close().await;
 }
+
+/// The admin opens the audit log and finds the annotation another user created.
+#[tokio::test]
+async fn admin_reads_audit_log() {
+    let _turn = ONE_BROWSER.lock().await;
+    let server = TestServer::start(ServerOptions { load_samples: true, ..Default::default() }).await;
+    let schema = schema_for(&server, "annotator").await;
+    let label = range_label(&schema);
+    let calls: api::CallList = server.client_for("viewer").await.get(server.url("/callscope/api/calls")).send().await.unwrap().json().await.unwrap();
+    let call_id = calls.calls[0].id.clone();
+    let target = json!({ "type": "time-range", "start_ms": 1_000, "end_ms": 2_000 });
+    let created = post_annotation(&server, "annotator", &call_id, json!({ "label_id": label.id, "target": target, "value": true })).await;
+    let browser = Browser::start().await;
+
+    sign_in(&browser, &server, "admin").await;
+    open_calls_tab(&browser).await;
+    let tab = browser.wait_for("[data-testid=tab-audit]").await;
+    tab.click().await.expect("opening the audit log");
+    let row = browser.wait_for("[data-testid=audit-log] [data-testid=audit-row][data-action=\"annotation.create\"]").await;
+    let text = row.text().await.unwrap();
+    assert!(text.contains("annotator"), "the audit row names the user: {text:?}");
+    assert!(text.contains(&created.id), "the audit row names the annotation: {text:?}");
+    browser.screenshot("audit-log.png").await;
+
+    browser.close().await;
+}
