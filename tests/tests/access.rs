@@ -13,13 +13,15 @@ struct Endpoint {
     method: Method,
     /// Route as registered, with `{id}`, `{call_id}` placeholders.
     route: &'static str,
-    permission: api::Permission,
+    /// `None`: any signed-in user.
+    permission: Option<api::Permission>,
 }
 
 fn endpoints() -> Vec<Endpoint> {
     use api::Permission as P;
-    let e = |method: Method, route: &'static str, permission: P| Endpoint { method, route, permission };
+    let e = |method: Method, route: &'static str, permission: P| Endpoint { method, route, permission: Some(permission) };
     vec![
+        Endpoint { method: Method::GET, route: "/me", permission: None },
         e(Method::GET, "/calls", P::ViewCalls),
         e(Method::POST, "/calls", P::ImportCalls),
         e(Method::GET, "/calls/{id}", P::ViewCalls),
@@ -94,6 +96,12 @@ fn role_map() -> BTreeMap<String, BTreeSet<api::Permission>> {
 #[tokio::test]
 async fn every_role_reaches_exactly_what_the_role_map_grants() {
     let server = TestServer::start(ServerOptions { load_samples: true, ..Default::default() }).await;
+    let anonymous = reqwest::Client::new();
+    for endpoint in endpoints() {
+        let url = server.url(&format!("/callscope/api{}", endpoint.route));
+        let status = anonymous.request(endpoint.method.clone(), url).header(CSRF_HEADER.0, CSRF_HEADER.1).send().await.unwrap().status();
+        assert_eq!(status, 401, "{} {} without signing in", endpoint.method, endpoint.route);
+    }
     let admin = server.client_for("admin").await;
     let list: api::CallList = admin.get(server.url("/callscope/api/calls")).send().await.unwrap().json().await.unwrap();
     let call = list.calls.iter().find(|c| c.has_recording).expect("a sample call with a recording");
@@ -116,7 +124,7 @@ async fn every_role_reaches_exactly_what_the_role_map_grants() {
             let path = path.replace("{call_id}", &call_id);
             let response = send(&server, &client, &endpoint, &path, &annotation).await;
             let status = response.status();
-            let allowed = granted.contains(&endpoint.permission);
+            let allowed = endpoint.permission.is_none_or(|permission| granted.contains(&permission));
             let writes_annotation = matches!(
                 (endpoint.method.as_str(), endpoint.route, status.as_u16()),
                 ("POST", "/calls/{id}/annotations", 201) | ("PUT", "/annotations/{id}", 200)
