@@ -98,3 +98,47 @@ pub struct ApiError {
     /// Description of what failed, on which value, and what to do.
     pub message: String,
 }
+
+/// One installed component version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InstalledComponent {
+    pub sha256: String,
+    /// WIT package version it exports, e.g. `0.2.0`.
+    pub interface_version: String,
+    /// When it was installed, RFC 3339.
+    pub installed_at: String,
+    pub installed_by: String,
+    pub size_bytes: u64,
+    /// Name of the configured key whose ed25519 signature it carried, if any.
+    pub signed_by: Option<String>,
+}
+
+/// Progress of re-analysing stored calls with the active component.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct ReanalysisProgress {
+    /// sha256 of the component the calls are being brought to.
+    pub target_sha256: String,
+    pub total: u64,
+    pub done: u64,
+    pub failed: u64,
+    pub running: bool,
+}
+
+/// What the admin page shows about components.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ComponentsStatus {
+    pub active: InstalledComponent,
+    /// The version a rollback returns to.
+    pub previous: Option<InstalledComponent>,
+    pub reanalysis: ReanalysisProgress,
+}
+
+/// Body of a refused install (422): which check failed and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InstallRefusal {
+    /// Always `install-refused`.
+    pub error: String,
+    /// `component`, `interface`, `imports`, `signature` or `self-test`.
+    pub check: String,
+    pub message: String,
+}
