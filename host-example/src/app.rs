@@ -47,7 +47,8 @@ impl Default for ReviewSettings {
 /// Everything the callscope routes need.
 #[derive(Clone)]
 pub struct AppState {
-    pub runtime: Arc<ComponentRuntime>,
+    /// The active component version and the one a rollback returns to.
+    pub components: Arc<crate::components::ComponentSlot>,
     pub storage: Storage,
     pub data_dir: PathBuf,
     pub limits: HttpLimits,
@@ -72,7 +73,7 @@ impl FromRequestParts<AppState> for Caller {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let principal = state.authenticator.authenticate(parts).ok_or_else(HttpError::unauthenticated)?;
-        let (runtime, access, asking) = (state.runtime.clone(), state.access.clone(), principal.clone());
+        let (runtime, access, asking) = (state.runtime(), state.access.clone(), principal.clone());
         let permissions = tokio::task::spawn_blocking(move || access.permissions(&runtime, &asking))
             .await
             .map_err(|e| HttpError::new(axum::http::StatusCode::INTERNAL_SERVER_ERROR, "policy-failed", e.to_string()))??;
@@ -112,6 +113,12 @@ impl Caller {
 }
 
 impl AppState {
+    /// Returns the active component; a request takes it once and keeps it, so it
+    /// finishes on one version even when another is installed meanwhile.
+    pub fn runtime(&self) -> Arc<ComponentRuntime> {
+        self.components.active()
+    }
+
     /// Creates the state with default limits, no ingest secrets, the example role map
     /// and the example annotation schema (both checked by the component). Fields are
     /// public: replace what the deployment configures.
@@ -123,8 +130,10 @@ impl AppState {
     ) -> Result<Self, crate::runtime::ComponentError> {
         let access = Access::from_json(&runtime, crate::auth::DEMO_ROLE_MAP)?;
         let schema = runtime.parse_schema(crate::auth::DEMO_SCHEMA)?;
+        let cache_dir = data_dir.join("compiled");
+        let components = crate::components::ComponentSlot::with_runtime(runtime, cache_dir, Vec::new());
         Ok(Self {
-            runtime,
+            components: Arc::new(components),
             storage,
             data_dir,
             limits: HttpLimits::default(),

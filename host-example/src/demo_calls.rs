@@ -78,7 +78,7 @@ async fn load_one(state: &AppState, manifest_path: &Path) -> anyhow::Result<bool
     };
 
     let request = ImportRequest { title: Some(manifest.title.clone()), payload, recording, layout, format: None };
-    let summary = import_call(state.runtime.clone(), &state.storage, &state.data_dir, state.settings.clone(), request).await?;
+    let summary = import_call(state.runtime(), &state.storage, &state.data_dir, state.settings.clone(), request).await?;
     tracing::info!(call_id = %summary.id, title = %summary.title, "sample call loaded");
     Ok(true)
 }
@@ -90,7 +90,7 @@ async fn load_traces(state: &AppState, title: &str, encoding: &str, payload: Vec
         "otlp-protobuf" => OtlpEncoding::Protobuf,
         other => anyhow::bail!("unknown ingest kind {other:?}; use otlp-json or otlp-protobuf"),
     };
-    let spans = state.runtime.split_otlp(&payload, encoding)?;
+    let spans = state.runtime().split_otlp(&payload, encoding)?;
     for (call_id, _) in crate::traces::store_spans(state, spans).await? {
         state.storage.set_title(call_id.clone(), title.to_owned()).await?;
         tracing::info!(%call_id, "sample trace loaded");

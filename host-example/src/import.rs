@@ -335,3 +335,30 @@ fn summarise(
         live: false,
     }
 }
+
+/// Analyses a stored call again with `runtime` from its stored utterances and speech
+/// activity, keeping its title and import time, and stores the result with the
+/// component's version.
+pub async fn reanalyse(
+    runtime: Arc<ComponentRuntime>,
+    storage: &Storage,
+    settings: api::AnalysisSettings,
+    call_id: String,
+) -> Result<(), ImportError> {
+    let Some(stored) = storage.get_call(call_id.clone()).await? else { return Ok(()) };
+    let (summary, analysis, version) = tokio::task::spawn_blocking(move || -> Result<_, ImportError> {
+        let (activity, layout) = match &stored.recording {
+            Some(r) => (r.activity.clone(), r.layout),
+            None => (Vec::new(), api::ChannelLayout::Mixed),
+        };
+        let analysis = runtime.analyze(&stored.call.utterances, &activity, layout, &settings)?;
+        let mut summary = summarise(&call_id, Some(stored.summary.title.clone()), &stored.call, &analysis, stored.recording.as_ref());
+        summary.imported_at = stored.summary.imported_at.clone();
+        summary.live = stored.summary.live;
+        Ok((summary, analysis, runtime.version()))
+    })
+    .await
+    .map_err(|e| ImportError::Task(e.to_string()))??;
+    storage.replace_analysis(summary, analysis, version).await?;
+    Ok(())
+}

@@ -7,6 +7,7 @@
 
 pub mod app;
 pub mod auth;
+pub mod components;
 pub mod demo_auth;
 pub mod demo_calls;
 pub mod http_error;

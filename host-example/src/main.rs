@@ -14,7 +14,8 @@ use callscope_host::routes::backoffice::{SiteDirs, site};
 use callscope_host::storage::Storage;
 use callscope_host::live::nats::NatsConfig;
 use callscope_host::webhook_auth::IngestSecrets;
-use callscope_host::{AppState, ComponentRuntime, RuntimeLimits};
+use callscope_host::components::{ComponentSlot, SigningKey};
+use callscope_host::{AppState, RuntimeLimits};
 use clap::Parser;
 
 /// Serve the example backoffice with the callscope Calls tab.
@@ -112,6 +113,11 @@ struct Args {
     /// Annotation schema (JSON). Default: host-example/config/schema.json.
     #[arg(long, env = "CALLSCOPE_SCHEMA")]
     schema: Option<PathBuf>,
+    /// Public key allowed to sign components, as NAME=HEX (32-byte Ed25519 key in hex);
+    /// repeat for several. With any key configured, every component needs a signature:
+    /// `<file>.sig` next to the `--component` file, or the `signature` upload field.
+    #[arg(long = "component-key")]
+    component_keys: Vec<String>,
     /// Share of calls without flags put in the review queue, in thousandths.
     #[arg(long, default_value_t = 100)]
     review_sample_per_mille: u32,
@@ -142,12 +148,19 @@ async fn main() -> anyhow::Result<()> {
     }
 
     std::fs::create_dir_all(&args.data_dir).with_context(|| format!("creating data dir {}", args.data_dir.display()))?;
-    let runtime = ComponentRuntime::load(&args.component, &args.data_dir.join("compiled"), RuntimeLimits::default())?;
+    let keys = args
+        .component_keys
+        .iter()
+        .map(|text| SigningKey::parse(text).map_err(anyhow::Error::msg))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let slot = ComponentSlot::open(&args.data_dir, &args.component, RuntimeLimits::default(), keys)
+        .with_context(|| format!("installing the component {}", args.component.display()))?;
+    let runtime = slot.active();
     let storage = Storage::open(&args.data_dir).context("opening the SQLite database")?;
     let sessions = Arc::new(DemoSessions::demo());
     let authenticator = authenticator(&args, &sessions)?;
-    let runtime = Arc::new(runtime);
     let mut state = AppState::new(runtime.clone(), storage, args.data_dir.clone(), authenticator)?;
+    state.components = Arc::new(slot);
     if let Some(path) = &args.role_map {
         let json = std::fs::read_to_string(path).with_context(|| format!("reading the role map {}", path.display()))?;
         state.access = Arc::new(Access::from_json(&runtime, &json).with_context(|| format!("in {}", path.display()))?);
@@ -169,6 +182,7 @@ async fn main() -> anyhow::Result<()> {
     }
 
     tokio::spawn(callscope_host::live::run_updater(state.clone()));
+    tokio::spawn(callscope_host::components::reanalysis::run(state.clone()));
     let pending = state.storage.stream_call_ids().await?;
     state.live.mark_calls(pending);
     if let Some(url) = &args.nats_url {

@@ -25,7 +25,7 @@ pub async fn call_for(state: &AppState, caller: &Caller, mut call: api::Normaliz
         return Ok((call, false, false));
     }
 
-    let runtime = state.runtime.clone();
+    let runtime = state.runtime();
     let call = runtime
         .run_blocking(move |runtime| {
             let redacted = runtime.redact_utterances(&call.utterances)?;
@@ -63,7 +63,7 @@ pub async fn texts_for(state: &AppState, caller: &Caller, texts: Vec<String>) ->
     if caller.may(Permission::ViewPersonalData) {
         return Ok(texts);
     }
-    let runtime = state.runtime.clone();
+    let runtime = state.runtime();
     let redacted = runtime.run_blocking(move |runtime| runtime.redact_texts(&texts)).await?;
     Ok(redacted.into_iter().map(|r| r.text).collect())
 }

@@ -180,6 +180,44 @@ impl Storage {
         .await
     }
 
+    /// Returns the ids of finished calls whose analysis another component produced.
+    pub async fn calls_not_analysed_by(&self, component_sha256: String) -> Result<Vec<String>, StorageError> {
+        self.with(move |connection| {
+            let mut statement =
+                connection.prepare("SELECT id FROM calls WHERE component_sha256 != ?1 AND live = 0 ORDER BY imported_at, id")?;
+            let ids = statement.query_map(params![component_sha256], |row| row.get(0))?.collect::<Result<Vec<String>, _>>()?;
+            Ok(ids)
+        })
+        .await
+    }
+
+    /// Replaces a call's analysis and the summary numbers derived from it, recording
+    /// the component version that produced it.
+    pub async fn replace_analysis(
+        &self,
+        summary: api::CallSummary,
+        analysis: api::CallAnalysis,
+        analysed_by: api::ComponentVersion,
+    ) -> Result<(), StorageError> {
+        self.with(move |connection| {
+            connection.execute(
+                "UPDATE calls SET analysis_json = ?2, max_latency_ms = ?3, pause_count = ?4, overlap_count = ?5,
+                    component_sha256 = ?6, interface_version = ?7 WHERE id = ?1",
+                params![
+                    summary.id,
+                    serde_json::to_string(&analysis).expect("serialising an analysis"),
+                    summary.max_latency_ms,
+                    summary.pause_count,
+                    summary.overlap_count,
+                    analysed_by.sha256,
+                    analysed_by.interface_version,
+                ],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
     /// Returns a page of calls, newest first, and the total count.
     pub async fn list_calls(&self, offset: u64, limit: u64) -> Result<api::CallList, StorageError> {
         self.with(move |connection| {

@@ -19,7 +19,7 @@ pub async fn store_spans(state: &AppState, spans: Vec<OtlpSpan>) -> Result<Vec<(
     for (conversation_id, spans) in by_conversation {
         let (all, placeholders) = state.storage.add_spans(conversation_id.clone(), spans).await?;
 
-        let runtime = state.runtime.clone();
+        let runtime = state.runtime();
         let call = tokio::task::spawn_blocking(move || runtime.normalize_spans(&all))
             .await
             .map_err(|e| ImportError::Task(e.to_string()))??;
@@ -36,7 +36,7 @@ pub async fn store_spans(state: &AppState, spans: Vec<OtlpSpan>) -> Result<Vec<(
 
         // The raw spans stay in `otlp_spans`, so the call stores no copy of them.
         let (call_id, created) =
-            ingest_event(state.runtime.clone(), &state.storage, state.settings.clone(), Vec::new(), call).await?;
+            ingest_event(state.runtime(), &state.storage, state.settings.clone(), Vec::new(), call).await?;
         tracing::info!(%call_id, %conversation_id, created, "trace spans stored");
         stored.push((call_id, created));
     }

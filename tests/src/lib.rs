@@ -122,6 +122,7 @@ impl TestServer {
         }
 
         tokio::spawn(callscope_host::live::run_updater(state.clone()));
+        tokio::spawn(callscope_host::components::reanalysis::run(state.clone()));
         if let Some(config) = options.nats {
             let consumer_state = state.clone();
             tokio::spawn(async move {

@@ -40,6 +40,9 @@ fn endpoints() -> Vec<Endpoint> {
         e(Method::GET, "/review/agreement", P::Review),
         e(Method::GET, "/export", P::Export),
         e(Method::GET, "/audit", P::ManageComponent),
+        e(Method::GET, "/admin/components", P::ManageComponent),
+        e(Method::POST, "/admin/components", P::ManageComponent),
+        e(Method::POST, "/admin/components/rollback", P::ManageComponent),
     ]
 }
 
@@ -47,7 +50,7 @@ fn endpoints() -> Vec<Endpoint> {
 /// get(..).post(..))` with the methods chained on it.
 fn registered_routes() -> BTreeSet<(String, String)> {
     let mut routes = BTreeSet::new();
-    for file in ["host-example/src/routes/api.rs", "host-example/src/routes/review.rs"] {
+    for file in ["host-example/src/routes/api.rs", "host-example/src/routes/review.rs", "host-example/src/routes/admin.rs"] {
         let source = std::fs::read_to_string(workspace_root().join(file)).expect("reading a route module");
         for (position, _) in source.match_indices(".route(\"") {
             let rest = &source[position + 8..];

@@ -69,7 +69,7 @@ async fn sales_call_round_trip() {
     let recording = detail.recording.expect("the call view has the recording");
     assert_eq!(recording.format.sample_rate, 16_000);
     assert_eq!(recording.layout, api::ChannelLayout::Mixed);
-    assert_eq!(detail.analysed_by.sha256, server.state.runtime.sha256());
+    assert_eq!(detail.analysed_by.sha256, server.state.runtime().sha256());
 
     let peaks: api::PeaksWindow = viewer
         .get(server.url(&format!("/callscope/api/calls/{}/peaks?start_ms=10000&end_ms=20000&pixels=500", summary.id)))

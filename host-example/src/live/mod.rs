@@ -80,7 +80,7 @@ impl LiveHub {
 /// Validates raw stream events in the component and stores them in one transaction;
 /// returns what changed. The caller acknowledges the events only after this returns.
 pub async fn store_batch(state: &AppState, batch: Vec<(String, Vec<u8>)>) -> Result<BatchOutcome, crate::import::ImportError> {
-    let runtime = state.runtime.clone();
+    let runtime = state.runtime();
     let payloads: Vec<Vec<u8>> = batch.iter().map(|(_, payload)| payload.clone()).collect();
     let parsed = tokio::task::spawn_blocking(move || runtime.parse_events(&payloads))
         .await
@@ -133,13 +133,13 @@ async fn rebuild(state: &AppState, stream_call_id: &str) -> anyhow::Result<()> {
     let Some(ndjson) = state.storage.call_events_ndjson(stream_call_id.to_owned()).await? else {
         return Ok(());
     };
-    let runtime = state.runtime.clone();
+    let runtime = state.runtime();
     let payload = ndjson.into_bytes();
     let call = tokio::task::spawn_blocking(move || runtime.normalize(&payload)).await??;
     let utterance_count = call.utterances.len() as u32;
 
     // The raw events stay in `stream_events`, so the rebuilt call stores no copy.
-    let (call_id, _) = ingest_event(state.runtime.clone(), &state.storage, state.settings.clone(), Vec::new(), call).await?;
+    let (call_id, _) = ingest_event(state.runtime(), &state.storage, state.settings.clone(), Vec::new(), call).await?;
     let ended = state.storage.live_state(stream_call_id.to_owned()).await? == Some(false);
     state.storage.set_live(call_id.clone(), !ended).await?;
 

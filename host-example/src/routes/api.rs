@@ -42,6 +42,7 @@ pub fn router(state: AppState) -> Router {
         .route("/calls/{id}/waveform", get(export_peaks))
         .route("/live", get(live_notices))
         .merge(super::review::routes())
+        .merge(super::admin::routes())
         .layer(middleware::from_fn(require_csrf_header))
         .with_state(state)
 }
@@ -200,7 +201,7 @@ async fn import(
     let result = read_form(&state, &mut form, &upload_dir).await;
     let outcome = match result {
         Ok(request) => {
-            import_call(state.runtime.clone(), &state.storage, &state.data_dir, state.settings.clone(), request)
+            import_call(state.runtime(), &state.storage, &state.data_dir, state.settings.clone(), request)
                 .await
                 .map_err(HttpError::from)
         }
@@ -363,7 +364,7 @@ async fn export_peaks(
         HttpError::bad_request("invalid-query", format!("level {} does not exist; use 0 to {}", query.level, levels.len().saturating_sub(1)))
     })?;
 
-    let runtime = state.runtime.clone();
+    let runtime = state.runtime();
     let level = level.clone();
     let bits = query.bits;
     let sample_rate = recording.format.sample_rate;

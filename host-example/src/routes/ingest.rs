@@ -35,13 +35,13 @@ struct Accepted {
 }
 
 async fn store_event(state: &AppState, body: Bytes) -> Result<Accepted, HttpError> {
-    let runtime = state.runtime.clone();
+    let runtime = state.runtime();
     let payload = body.to_vec();
     let call = tokio::task::spawn_blocking(move || runtime.normalize(&payload))
         .await
         .map_err(|e| HttpError::new(StatusCode::INTERNAL_SERVER_ERROR, "ingest-failed", e.to_string()))??;
     let (call_id, created) =
-        ingest_event(state.runtime.clone(), &state.storage, state.settings.clone(), body.to_vec(), call).await?;
+        ingest_event(state.runtime(), &state.storage, state.settings.clone(), body.to_vec(), call).await?;
     Ok(Accepted { call_id, created })
 }
 
@@ -84,7 +84,7 @@ async fn otlp_traces(State(state): State<AppState>, headers: HeaderMap, body: By
         }
     };
 
-    let runtime = state.runtime.clone();
+    let runtime = state.runtime();
     let payload = body.to_vec();
     let spans = tokio::task::spawn_blocking(move || runtime.split_otlp(&payload, encoding))
         .await

@@ -157,8 +157,7 @@ async fn queue(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec
 
     let (schema, review) = (state.schema.clone(), state.review);
     let (ranked, missing) = state
-        .runtime
-        .clone()
+        .runtime()
         .run_blocking(move |runtime| {
             let ranked = runtime.review_queue(&candidates, review.sample_per_mille, review.seed)?;
             let mut missing = HashMap::new();
@@ -214,8 +213,7 @@ async fn agreement(State(state): State<AppState>, caller: Caller) -> Result<Json
     let annotations = state.storage.all_annotations().await?;
     let schema = state.schema.clone();
     let agreements = state
-        .runtime
-        .clone()
+        .runtime()
         .run_blocking(move |runtime| {
             schema
                 .labels
@@ -274,7 +272,7 @@ async fn export(State(state): State<AppState>, caller: Caller, Query(query): Que
 
     let redact = !caller.may(Permission::ViewPersonalData);
     let count = rows.len();
-    let body = state.runtime.clone().run_blocking(move |runtime| runtime.export_rows(&rows, format, redact)).await?;
+    let body = state.runtime().run_blocking(move |runtime| runtime.export_rows(&rows, format, redact)).await?;
     let detail = format!("{count} rows as {extension}, personal data {}", if redact { "removed" } else { "included" });
     state.storage.audit(Some(caller.user().to_owned()), "export", "annotations".into(), detail).await?;
     let disposition = format!("attachment; filename=\"callscope-annotations.{extension}\"");
@@ -380,14 +378,14 @@ async fn validate(state: &AppState, call: &StoredCall, input: &api::AnnotationIn
         channels: call.recording.as_ref().map(|r| r.format.channels).unwrap_or(0),
     };
     let (schema, input) = (state.schema.clone(), input.clone());
-    state.runtime.clone().run_blocking(move |runtime| runtime.validate_annotation(&schema, &input, &bounds)).await?;
+    state.runtime().run_blocking(move |runtime| runtime.validate_annotation(&schema, &input, &bounds)).await?;
     Ok(())
 }
 
 async fn missing_required(state: &AppState, annotations: &[api::Annotation]) -> Result<Vec<String>, HttpError> {
     let inputs: Vec<_> = annotations.iter().map(|a| a.input.clone()).collect();
     let schema = state.schema.clone();
-    Ok(state.runtime.clone().run_blocking(move |runtime| runtime.missing_required(&schema, &inputs)).await?)
+    Ok(state.runtime().run_blocking(move |runtime| runtime.missing_required(&schema, &inputs)).await?)
 }
 
 /// Redacts comments and free-text values for a caller without `view-personal-data`.

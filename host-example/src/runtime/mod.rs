@@ -129,33 +129,14 @@ impl ComponentRuntime {
     /// Loads the component at `wasm_path`, compiling it or reusing a compiled copy from
     /// `cache_dir` made by an engine with the same compatibility hash.
     pub fn load(wasm_path: &Path, cache_dir: &Path, limits: RuntimeLimits) -> Result<Self, ComponentError> {
-        let load_error = |reason: String| ComponentError::Load { path: wasm_path.to_owned(), reason };
+        let bytes = std::fs::read(wasm_path)
+            .map_err(|e| ComponentError::Load { path: wasm_path.to_owned(), reason: format!("reading failed: {e}") })?;
+        Self::from_bytes(&bytes, wasm_path, cache_dir, limits)
+    }
 
-        let bytes = std::fs::read(wasm_path).map_err(|e| load_error(format!("reading failed: {e}")))?;
-        let sha256 = hex::encode(Sha256::digest(&bytes));
-        let engine = Engine::new(&engine_config(&limits)).map_err(|e| load_error(format!("{e:#}")))?;
-
-        let component = compile_cached(&engine, &bytes, &sha256, cache_dir).map_err(|e| load_error(format!("{e:#}")))?;
-
-        let mut linker = Linker::<SandboxState>::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(|e| load_error(format!("{e:#}")))?;
-        let instance_pre = linker.instantiate_pre(&component).map_err(|e| {
-            load_error(format!(
-                "it does not fit this host's interface callscope:plugin@{INTERFACE_VERSION}: {e:#}"
-            ))
-        })?;
-        let pre = PluginPre::new(instance_pre).map_err(|e| {
-            load_error(format!(
-                "it does not export the callscope:plugin@{INTERFACE_VERSION} interfaces: {e:#}"
-            ))
-        })?;
-
-        let ticker_stop = Arc::new(AtomicBool::new(false));
-        start_epoch_ticker(engine.clone(), limits.epoch_tick, ticker_stop.clone());
-
-        tracing::info!(component_sha = %sha256, path = %wasm_path.display(), "component loaded");
-        let peak_memory_bytes = Arc::new(AtomicUsize::new(0));
-        Ok(Self { engine, pre, limits, sha256, ticker_stop, peak_memory_bytes })
+    /// Loads a component from its bytes; `origin` names it in errors and logs.
+    pub fn from_bytes(bytes: &[u8], origin: &Path, cache_dir: &Path, limits: RuntimeLimits) -> Result<Self, ComponentError> {
+        Compiled::new(bytes, origin, cache_dir, limits)?.link()
     }
 
     pub fn sha256(&self) -> &str {
@@ -356,6 +337,74 @@ impl ComponentRuntime {
     pub fn imports(&self) -> Vec<String> {
         let component = self.pre.instance_pre().component();
         component.component_type().imports(&self.engine).map(|(name, _)| name.to_owned()).collect()
+    }
+
+    /// Lists the component's exports as `name` strings.
+    pub fn exports(&self) -> Vec<String> {
+        let component = self.pre.instance_pre().component();
+        component.component_type().exports(&self.engine).map(|(name, _)| name.to_owned()).collect()
+    }
+}
+
+/// A compiled component whose imports and exports can be checked before it is linked
+/// into a runtime that serves requests.
+pub struct Compiled {
+    engine: Engine,
+    component: Component,
+    limits: RuntimeLimits,
+    sha256: String,
+    origin: PathBuf,
+}
+
+impl Compiled {
+    /// Compiles `bytes`, or loads a compiled copy from `cache_dir`.
+    pub fn new(bytes: &[u8], origin: &Path, cache_dir: &Path, limits: RuntimeLimits) -> Result<Self, ComponentError> {
+        let load_error = |reason: String| ComponentError::Load { path: origin.to_owned(), reason };
+        let sha256 = hex::encode(Sha256::digest(bytes));
+        let engine = Engine::new(&engine_config(&limits)).map_err(|e| load_error(format!("{e:#}")))?;
+        let component = compile_cached(&engine, bytes, &sha256, cache_dir).map_err(|e| load_error(format!("{e:#}")))?;
+        Ok(Self { engine, component, limits, sha256, origin: origin.to_owned() })
+    }
+
+    pub fn sha256(&self) -> &str {
+        &self.sha256
+    }
+
+    /// Names of the component's imports, such as `wasi:io/streams@0.2.6`.
+    pub fn imports(&self) -> Vec<String> {
+        self.component.component_type().imports(&self.engine).map(|(name, _)| name.to_owned()).collect()
+    }
+
+    /// Names of the component's exports, such as `callscope:plugin/ingest@0.1.0`.
+    pub fn exports(&self) -> Vec<String> {
+        self.component.component_type().exports(&self.engine).map(|(name, _)| name.to_owned()).collect()
+    }
+
+    /// Links the component against WASI (granting nothing) and this host's interface,
+    /// and starts its deadline clock.
+    pub fn link(self) -> Result<ComponentRuntime, ComponentError> {
+        let Self { engine, component, limits, sha256, origin } = self;
+        let load_error = |reason: String| ComponentError::Load { path: origin.clone(), reason };
+
+        let mut linker = Linker::<SandboxState>::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(|e| load_error(format!("{e:#}")))?;
+        let instance_pre = linker.instantiate_pre(&component).map_err(|e| {
+            load_error(format!(
+                "it does not fit this host's interface callscope:plugin@{INTERFACE_VERSION}: {e:#}"
+            ))
+        })?;
+        let pre = PluginPre::new(instance_pre).map_err(|e| {
+            load_error(format!(
+                "it does not export the callscope:plugin@{INTERFACE_VERSION} interfaces: {e:#}"
+            ))
+        })?;
+
+        let ticker_stop = Arc::new(AtomicBool::new(false));
+        start_epoch_ticker(engine.clone(), limits.epoch_tick, ticker_stop.clone());
+
+        tracing::info!(component_sha = %sha256, origin = %origin.display(), "component loaded");
+        let peak_memory_bytes = Arc::new(AtomicUsize::new(0));
+        Ok(ComponentRuntime { engine, pre, limits, sha256, ticker_stop, peak_memory_bytes })
     }
 }
 
