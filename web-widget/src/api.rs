@@ -1,9 +1,12 @@
 //! The widget's only door to the host: typed requests against the callscope JSON
-//! API, relative to the API base the host page passed to `mount`, the live-call feed
-//! in [`live`], and the annotation and review endpoints in [`review`].
+//! API, relative to the API base the host page passed to `mount`. The live-call feed
+//! is in [`live`], the annotation and review endpoints in [`review`], and component
+//! install and rollback in [`admin`], whose upload goes through [`upload`].
 
+pub mod admin;
 pub mod live;
 pub mod review;
+pub mod upload;
 
 use std::rc::Rc;
 

@@ -25,6 +25,7 @@ pub mod options;
 pub mod redaction;
 pub mod shared;
 pub mod source;
+pub mod upgrade;
 
 use wasm_bindgen::prelude::*;
 

@@ -1,6 +1,7 @@
 //! The widget's root: reads who is signed in and what they may do, then shows the
-//! tabs their permissions allow (calls, review queue, agreement, audit log) and the
-//! export links, and keeps the live-call feed open while it is mounted.
+//! tabs their permissions allow (calls, review queue, agreement, audit log,
+//! components) and the export links. It keeps the live-call feed open while it is
+//! mounted.
 
 use callscope_api_types::{Me, Permission};
 use yew::prelude::*;
@@ -13,6 +14,7 @@ use crate::components::agreement::Agreement;
 use crate::components::audit_log::AuditLog;
 use crate::components::call_list::CallList;
 use crate::components::call_view::CallView;
+use crate::components::component_admin::ComponentAdmin;
 use crate::components::load::{FailureNotice, Load, use_load};
 use crate::components::review_queue::ReviewQueue;
 use crate::options::Theme;
@@ -34,6 +36,7 @@ pub enum Tab {
     Review,
     Agreement,
     Audit,
+    Components,
 }
 
 impl Tab {
@@ -43,6 +46,7 @@ impl Tab {
             Tab::Review => "review",
             Tab::Agreement => "agreement",
             Tab::Audit => "audit",
+            Tab::Components => "components",
         }
     }
 
@@ -52,6 +56,7 @@ impl Tab {
             Tab::Review => "Review queue",
             Tab::Agreement => "Agreement",
             Tab::Audit => "Audit log",
+            Tab::Components => "Components",
         }
     }
 
@@ -60,7 +65,7 @@ impl Tab {
         match self {
             Tab::Calls => Permission::ViewCalls,
             Tab::Review | Tab::Agreement => Permission::Review,
-            Tab::Audit => Permission::ManageComponent,
+            Tab::Audit | Tab::Components => Permission::ManageComponent,
         }
     }
 }
@@ -140,6 +145,7 @@ fn SignedIn(props: &SignedInProps) -> Html {
         Tab::Review => html! { <ReviewQueue api={props.api.clone()} user={access.user.clone()} {on_open} /> },
         Tab::Agreement => html! { <Agreement api={props.api.clone()} schema={schema.clone()} /> },
         Tab::Audit => html! { <AuditLog api={props.api.clone()} /> },
+        Tab::Components => html! { <ComponentAdmin api={props.api.clone()} /> },
     };
 
     html! {
@@ -153,7 +159,7 @@ fn SignedIn(props: &SignedInProps) -> Html {
 /// Renders the tab bar and the export links. A user with only the calls list gets
 /// no bar, so the widget looks as before for them.
 fn nav(api: &Api, access: &Access, tab: &UseStateHandle<Tab>) -> Html {
-    let tabs: Vec<Tab> = [Tab::Calls, Tab::Review, Tab::Agreement, Tab::Audit].into_iter().filter(|tab| access.can(tab.permission())).collect();
+    let tabs: Vec<Tab> = [Tab::Calls, Tab::Review, Tab::Agreement, Tab::Audit, Tab::Components].into_iter().filter(|tab| access.can(tab.permission())).collect();
     let export = access.can(Permission::Export);
     if tabs.len() <= 1 && !export {
         return html! {};

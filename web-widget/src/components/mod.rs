@@ -9,6 +9,8 @@ pub mod audit_log;
 pub mod call_header;
 pub mod call_list;
 pub mod call_view;
+pub mod component_admin;
+pub mod install_form;
 pub mod latency_breakdown;
 pub mod load;
 pub mod raw_data;
