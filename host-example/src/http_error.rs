@@ -108,6 +108,7 @@ impl From<ImportError> for HttpError {
                 Self::new(StatusCode::UNPROCESSABLE_ENTITY, "format-mismatch", error.to_string())
             }
             ImportError::Storage(e) => e.into(),
+            ImportError::AlreadyImported { .. } => Self::conflict("already-imported", error.to_string()),
             ImportError::Io { .. } | ImportError::Task(_) => {
                 Self::new(StatusCode::INTERNAL_SERVER_ERROR, "import-failed", error.to_string())
             }

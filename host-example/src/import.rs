@@ -66,6 +66,8 @@ pub enum ImportError {
     Io { path: PathBuf, source: std::io::Error },
     #[error("the import task failed: {0}")]
     Task(String),
+    #[error("this call ({vendor_key}) was already imported as call {call_id}; open that call, or import another")]
+    AlreadyImported { vendor_key: String, call_id: String },
 }
 
 fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> ImportError + '_ {
@@ -107,6 +109,12 @@ pub async fn import_call(
             std::fs::rename(&staging, &final_dir).map_err(io_error(&final_dir))?;
         }
         let summary = new_call.summary.clone();
+        if let Some(vendor_key) = &new_call.vendor_key
+            && let Some(call_id) = storage.id_for_vendor_key(vendor_key.clone()).await?
+        {
+            remove_dir_logged(&final_dir);
+            return Err(ImportError::AlreadyImported { vendor_key: vendor_key.clone(), call_id });
+        }
         if let Err(e) = storage.insert_call(new_call).await {
             remove_dir_logged(&final_dir);
             return Err(e.into());

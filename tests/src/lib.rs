@@ -34,6 +34,12 @@ pub fn broken_component_wasm() -> PathBuf {
     artifact("CALLSCOPE_BROKEN_COMPONENT_WASM")
 }
 
+/// The broken test component built without its socket probe: its imports are all
+/// allowed, so it reaches the self-test and fails there.
+pub fn quiet_broken_component_wasm() -> PathBuf {
+    artifact("CALLSCOPE_QUIET_BROKEN_COMPONENT_WASM")
+}
+
 pub fn widget_dir() -> PathBuf {
     artifact("CALLSCOPE_WIDGET_DIR")
 }
@@ -68,6 +74,8 @@ pub struct ServerOptions {
     /// Authenticate with this instead of the demo login (proxy headers, JWT).
     pub authenticator: Option<Arc<dyn callscope_host::auth::Authenticator>>,
     pub review: callscope_host::app::ReviewSettings,
+    /// Keys that must sign installed components.
+    pub component_keys: Vec<callscope_host::components::SigningKey>,
 }
 
 /// Credentials the test server accepts on its ingest endpoints.
@@ -90,6 +98,7 @@ impl Default for ServerOptions {
             nats: None,
             authenticator: None,
             review: Default::default(),
+            component_keys: Vec::new(),
         }
     }
 }
@@ -117,6 +126,14 @@ impl TestServer {
         state.limits = options.http_limits;
         state.ingest = options.ingest;
         state.review = options.review;
+        if !options.component_keys.is_empty() {
+            let slot = callscope_host::components::ComponentSlot::with_runtime(
+                state.runtime(),
+                data_dir.path().join("compiled"),
+                options.component_keys,
+            );
+            state.components = Arc::new(slot);
+        }
         if options.load_samples {
             callscope_host::demo_calls::load(&state, &fixture("calls")).await.expect("loading sample calls");
         }

@@ -190,6 +190,9 @@ async fn send(server: &TestServer, client: &reqwest::Client, endpoint: &Endpoint
             "label_id": "note", "target": {"type": "call"}, "value": "walk, edited", "base_version": annotation.version
         })),
         ("PUT", "/review/assignments/{call_id}") => request.json(&serde_json::json!({"assignee": "reviewer"})),
+        ("POST", "/admin/components") => request.multipart(
+            reqwest::multipart::Form::new().part("component", reqwest::multipart::Part::bytes(b"not a component".to_vec())),
+        ),
         _ => request,
     };
     if endpoint.route == "/live" {

@@ -309,3 +309,19 @@ async fn peaks_export_in_audiowaveform_formats() {
     let bad = admin.get(url("format=png")).send().await.unwrap();
     assert_eq!(bad.status(), 400);
 }
+
+#[tokio::test]
+async fn importing_the_same_call_twice_is_refused_with_the_first_id() {
+    let server = TestServer::start(ServerOptions::default()).await;
+    let admin = server.client_for("admin").await;
+    let first = import(&server, &admin, import_form(sales_payload(), None, "first")).await;
+    assert_eq!(first.status(), 201);
+    let first: api::CallSummary = first.json().await.unwrap();
+
+    let second = import(&server, &admin, import_form(sales_payload(), None, "second")).await;
+    assert_eq!(second.status(), 409);
+    let error = error_body(second).await;
+    assert_eq!(error.error, "already-imported");
+    assert!(error.message.contains(&first.id), "the message names the stored call: {}", error.message);
+    assert_eq!(server.state.storage.count_calls().await.unwrap(), 1);
+}

@@ -77,6 +77,9 @@ fn cargo(root: &Path, args: &[&str]) -> anyhow::Result<()> {
 struct Built {
     component: PathBuf,
     broken_component: PathBuf,
+    /// The broken component without its socket probe, so it imports only allowed
+    /// interfaces and fails the install self-test instead.
+    quiet_broken_component: PathBuf,
     widget_dir: PathBuf,
 }
 
@@ -84,16 +87,22 @@ struct Built {
 /// component and the widget.
 fn build_wasm(root: &Path) -> anyhow::Result<Built> {
     ensure_wasm_targets(root)?;
+    let wasm_dir = target_dir(root).join("wasm32-wasip2/release");
+    // Both builds write the same file name: build the quiet one first and set it aside.
+    cargo(root, &["build", "--release", "--target", "wasm32-wasip2", "-p", "callscope-broken-guest", "--no-default-features"])?;
+    let quiet_broken_component = wasm_dir.join("callscope_broken_guest_quiet.wasm");
+    std::fs::copy(wasm_dir.join("callscope_broken_guest.wasm"), &quiet_broken_component)
+        .context("setting the quiet broken component aside")?;
     cargo(
         root,
         &["build", "--release", "--target", "wasm32-wasip2", "-p", "callscope-component", "-p", "callscope-broken-guest"],
     )?;
-    let wasm_dir = target_dir(root).join("wasm32-wasip2/release");
     let widget_dir = target_dir(root).join("widget-dist");
     widget::build(root, true, &widget_dir)?;
     Ok(Built {
         component: wasm_dir.join("callscope_component.wasm"),
         broken_component: wasm_dir.join("callscope_broken_guest.wasm"),
+        quiet_broken_component,
         widget_dir,
     })
 }
@@ -180,6 +189,7 @@ fn test(root: &Path) -> anyhow::Result<()> {
         .args(std::env::args().skip(2))
         .env("CALLSCOPE_COMPONENT_WASM", &built.component)
         .env("CALLSCOPE_BROKEN_COMPONENT_WASM", &built.broken_component)
+        .env("CALLSCOPE_QUIET_BROKEN_COMPONENT_WASM", &built.quiet_broken_component)
         .env("CALLSCOPE_WIDGET_DIR", &built.widget_dir)
         .current_dir(root)
         .status()

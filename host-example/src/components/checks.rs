@@ -1,7 +1,7 @@
 //! The checks a component file passes before it may serve, in order: it is a
-//! component, it exports an accepted version of the callscope interface, it imports
-//! nothing outside the allowlist, it carries a valid signature when keys are
-//! configured, and it passes the self-test.
+//! component, it carries a valid signature when keys are configured, it imports
+//! nothing outside the allowlist, it exports an accepted version of the callscope
+//! interface, and it passes the self-test.
 
 use std::path::Path;
 
@@ -77,8 +77,8 @@ pub fn check(
     let signed_by = check_signature(bytes, signature, keys)?;
     let compiled = Compiled::new(bytes, origin, cache_dir, limits)
         .map_err(|e| Refusal::new("component", format!("it does not compile as a WebAssembly component: {e}")))?;
-    let interface_version = check_interface(&compiled.exports())?;
     check_imports(&compiled.imports())?;
+    let interface_version = check_interface(&compiled.exports())?;
     let runtime = compiled.link().map_err(|e| Refusal::new("interface", e.to_string()))?;
     super::self_test::run(&runtime).map_err(|message| Refusal::new("self-test", message))?;
     Ok(Accepted { runtime, interface_version, signed_by })
