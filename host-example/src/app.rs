@@ -21,11 +21,14 @@ pub struct HttpLimits {
     pub max_payload_bytes: usize,
     /// Largest recording upload. 1 GiB is about 4.6 hours of 16 kHz 16-bit stereo WAV.
     pub max_recording_bytes: u64,
+    /// Largest JSON body of an API request (annotations, edits, assignments). 64 KiB
+    /// is thirty times an annotation with a comment of the maximum 2000 characters.
+    pub max_json_body_bytes: usize,
 }
 
 impl Default for HttpLimits {
     fn default() -> Self {
-        Self { max_payload_bytes: 16 << 20, max_recording_bytes: 1 << 30 }
+        Self { max_payload_bytes: 16 << 20, max_recording_bytes: 1 << 30, max_json_body_bytes: 64 << 10 }
     }
 }
 
@@ -60,6 +63,8 @@ pub struct AppState {
     pub review: ReviewSettings,
     pub ingest: crate::webhook_auth::IngestSecrets,
     pub live: Arc<crate::live::LiveHub>,
+    /// Fetches recordings named in vendor payloads; `None` (the default) never fetches.
+    pub recording_fetcher: Option<Arc<crate::recording_fetch::RecordingFetcher>>,
 }
 
 /// The authenticated caller of a callscope route and what the policy grants them.
@@ -144,6 +149,7 @@ impl AppState {
             review: ReviewSettings::default(),
             ingest: Default::default(),
             live: crate::live::new_hub(),
+            recording_fetcher: None,
         })
     }
 }

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use callscope_api_types as api;
 use sha2::{Digest, Sha256};
 
+use crate::recording_fetch::RecordingFetcher;
 use crate::runtime::{ComponentError, ComponentRuntime};
 use crate::storage::{NewCall, Storage, StorageError, StoredRecording};
 
@@ -82,6 +83,19 @@ pub async fn import_call(
     settings: api::AnalysisSettings,
     request: ImportRequest,
 ) -> Result<api::CallSummary, ImportError> {
+    import_call_fetching(runtime, storage, data_dir, settings, request, None).await
+}
+
+/// Imports one call like [`import_call`]; when the request has no recording and the
+/// payload names recording URLs, `fetcher` fetches one from an allow-listed host.
+pub async fn import_call_fetching(
+    runtime: Arc<ComponentRuntime>,
+    storage: &Storage,
+    data_dir: &Path,
+    settings: api::AnalysisSettings,
+    request: ImportRequest,
+    fetcher: Option<Arc<RecordingFetcher>>,
+) -> Result<api::CallSummary, ImportError> {
     let id = uuid::Uuid::new_v4().to_string();
     let staging = data_dir.join("staging").join(&id);
     let final_dir = data_dir.join("recordings").join(&id);
@@ -98,7 +112,7 @@ pub async fn import_call(
         let staging_for_task = staging.clone();
         let id_for_task = id.clone();
         let new_call = tokio::task::spawn_blocking(move || {
-            process(&runtime, &id_for_task, &staging_for_task, &settings, request)
+            process(&runtime, &id_for_task, &staging_for_task, &settings, request, fetcher.as_deref())
         })
         .await
         .map_err(|e| ImportError::Task(e.to_string()))??;
@@ -145,11 +159,19 @@ fn process(
     id: &str,
     staging: &Path,
     settings: &api::AnalysisSettings,
-    request: ImportRequest,
+    mut request: ImportRequest,
+    fetcher: Option<&RecordingFetcher>,
 ) -> Result<NewCall, ImportError> {
-    let call = runtime.normalize(&request.payload)?;
-    if let Some(named) = request.format.filter(|f| !f.is_empty() && *f != call.format) {
+    let mut call = runtime.normalize(&request.payload)?;
+    if let Some(named) = request.format.take().filter(|f| !f.is_empty() && *f != call.format) {
         return Err(ImportError::FormatMismatch { named, detected: call.format });
+    }
+
+    // An uploaded recording wins; a URL from the payload is fetched only without one.
+    if request.recording.is_none()
+        && let Some(fetcher) = fetcher
+    {
+        request.recording = fetch_recording(fetcher, staging, &mut call)?;
     }
 
     let (recording, peaks) = match &request.recording {
@@ -178,6 +200,24 @@ fn process(
         peaks,
         analysed_by: runtime.version(),
     })
+}
+
+/// Fetches the first allowed recording URL of `call` into `staging/source.wav`, on the
+/// blocking thread an import runs on. Adds a finding to `call` for each URL skipped or
+/// failed; returns the file when one was fetched.
+fn fetch_recording(
+    fetcher: &RecordingFetcher,
+    staging: &Path,
+    call: &mut api::NormalizedCall,
+) -> Result<Option<PathBuf>, ImportError> {
+    if call.recording_urls.is_empty() || !fetcher.is_enabled() {
+        return Ok(None);
+    }
+    std::fs::create_dir_all(staging).map_err(io_error(staging))?;
+    let destination = staging.join("source.wav");
+    let outcome = tokio::runtime::Handle::current().block_on(fetcher.fetch_first(&call.recording_urls, &destination));
+    call.findings.extend(outcome.findings);
+    Ok(outcome.fetched_bytes.map(|_| destination))
 }
 
 /// Decodes the staged recording; writes `playback.wav` beside it when the source is
@@ -236,6 +276,23 @@ pub async fn ingest_event(
     payload: Vec<u8>,
     call: api::NormalizedCall,
 ) -> Result<(String, bool), ImportError> {
+    ingest_event_fetching(runtime, storage, settings, payload, call, None).await
+}
+
+/// Stores a call like [`ingest_event`]. A new call whose payload names recording
+/// URLs gets its recording through `fetch`: the fetcher, and the data directory the
+/// recording is stored under.
+///
+/// NOTE: a call that is already stored keeps what it has: a later delivery never adds
+/// a recording, since the storage update keeps the recording and peaks as they are.
+pub async fn ingest_event_fetching(
+    runtime: Arc<ComponentRuntime>,
+    storage: &Storage,
+    settings: api::AnalysisSettings,
+    payload: Vec<u8>,
+    call: api::NormalizedCall,
+    fetch: Option<(Arc<RecordingFetcher>, PathBuf)>,
+) -> Result<(String, bool), ImportError> {
     let key = vendor_key(&call);
     let existing = match &key {
         Some(key) => match storage.id_for_vendor_key(key.clone()).await? {
@@ -249,15 +306,34 @@ pub async fn ingest_event(
     let recording = existing.as_ref().and_then(|e| e.recording.clone());
     let title = existing.as_ref().map(|e| e.summary.title.clone());
 
+    // Only a new call may fetch: see the note above.
+    let fetch = fetch.filter(|_| existing.is_none());
+    let staging = fetch.as_ref().map(|(_, data_dir)| data_dir.join("staging").join(&id));
+    let final_dir = fetch.as_ref().map(|(_, data_dir)| data_dir.join("recordings").join(&id));
+
     let id_for_task = id.clone();
-    let new_call = tokio::task::spawn_blocking(move || -> Result<NewCall, ImportError> {
+    let staging_for_task = staging.clone();
+    let result = tokio::task::spawn_blocking(move || -> Result<(NewCall, bool), ImportError> {
+        let mut call = call;
+        let mut recording = recording;
+        let mut peaks = Vec::new();
+        let mut fetched = false;
+        if let (Some((fetcher, _)), Some(staging)) = (&fetch, &staging_for_task)
+            && let Some(source) = fetch_recording(fetcher, staging, &mut call)?
+        {
+            let (decoded, decoded_peaks) = decode(&runtime, &id_for_task, staging, &source, LayoutChoice::Auto)?;
+            recording = Some(decoded);
+            peaks = decoded_peaks;
+            fetched = true;
+        }
+
         let (activity, layout) = match &recording {
             Some(r) => (r.activity.clone(), r.layout),
             None => (Vec::new(), api::ChannelLayout::Mixed),
         };
         let analysis = runtime.analyze(&call.utterances, &activity, layout, &settings)?;
         let summary = summarise(&id_for_task, title, &call, &analysis, recording.as_ref());
-        Ok(NewCall {
+        let new_call = NewCall {
             summary,
             vendor_key: vendor_key(&call),
             payload_sha256: hex::encode(Sha256::digest(&payload)),
@@ -265,22 +341,43 @@ pub async fn ingest_event(
             call,
             analysis,
             recording,
-            peaks: Vec::new(),
+            peaks,
             analysed_by: runtime.version(),
-        })
+        };
+        Ok((new_call, fetched))
     })
     .await
-    .map_err(|e| ImportError::Task(e.to_string()))??;
+    .map_err(|e| ImportError::Task(e.to_string()));
 
-    if let Some(key) = key {
-        if storage.update_by_vendor_key(key.clone(), new_call.clone()).await? {
-            tracing::info!(call_id = %id, vendor_key = %key, "call updated from event");
-            return Ok((id, false));
+    let stored = async {
+        let (new_call, fetched) = result??;
+        if let Some(key) = key {
+            if storage.update_by_vendor_key(key.clone(), new_call.clone()).await? {
+                tracing::info!(call_id = %id, vendor_key = %key, "call updated from event");
+                return Ok((id.clone(), false));
+            }
         }
+
+        // A fetched recording moves into place before the row that points to it.
+        if let (true, Some(staging), Some(final_dir)) = (fetched, &staging, &final_dir) {
+            std::fs::create_dir_all(final_dir.parent().expect("recordings dir has a parent")).map_err(io_error(final_dir))?;
+            std::fs::rename(staging, final_dir).map_err(io_error(final_dir))?;
+        }
+        if let Err(e) = storage.insert_call(new_call).await {
+            if let Some(final_dir) = final_dir.as_ref().filter(|_| fetched) {
+                remove_dir_logged(final_dir);
+            }
+            return Err(e.into());
+        }
+        tracing::info!(call_id = %id, recording_fetched = fetched, "call created from event");
+        Ok((id.clone(), true))
     }
-    storage.insert_call(new_call).await?;
-    tracing::info!(call_id = %id, "call created from event");
-    Ok((id, true))
+    .await;
+
+    if let Some(staging) = &staging {
+        remove_dir_logged(staging);
+    }
+    stored
 }
 
 fn resolve_layout(choice: LayoutChoice, channels: u16) -> Result<api::ChannelLayout, ImportError> {

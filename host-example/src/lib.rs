@@ -12,15 +12,18 @@ pub mod demo_auth;
 pub mod demo_calls;
 pub mod http_error;
 pub mod import;
+pub mod inspect;
 pub mod jwt_auth;
 pub mod live;
 pub mod peaks_window;
 pub mod proxy_auth;
+pub mod recording_fetch;
 pub mod redact;
 pub mod review_store;
 pub mod routes;
 pub mod runtime;
 pub mod storage;
+pub mod tls;
 pub mod traces;
 pub mod webhook_auth;
 

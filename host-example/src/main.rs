@@ -1,5 +1,8 @@
 //! The example backoffice server: the callscope component, an embedded SQLite
 //! database and a stand-in backoffice with three demo users.
+//!
+//! `callscope-host [serve] OPTIONS` runs the server; `callscope-host inspect FILE`
+//! reports what a component imports and exports without starting anything.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -10,17 +13,53 @@ use callscope_host::auth::{Access, Authenticator};
 use callscope_host::jwt_auth::JwtAuth;
 use callscope_host::proxy_auth::TrustedProxy;
 use callscope_host::demo_auth::DemoSessions;
-use callscope_host::routes::backoffice::{SiteDirs, site};
+use callscope_host::routes::backoffice::{CookiePolicy, SiteDirs, site_with_cookies};
 use callscope_host::storage::Storage;
 use callscope_host::live::nats::NatsConfig;
 use callscope_host::webhook_auth::IngestSecrets;
 use callscope_host::components::{ComponentSlot, SigningKey};
 use callscope_host::{AppState, RuntimeLimits};
-use clap::Parser;
+use callscope_host::inspect::HostLimits;
+use callscope_host::recording_fetch::{RecordingFetchConfig, RecordingFetcher, RecordingHost};
+use axum::serve::ListenerExt;
+use clap::{Parser, Subcommand};
 
-/// Serve the example backoffice with the callscope Calls tab.
+/// The example backoffice with the callscope Calls tab. Without a subcommand it
+/// serves, as `serve` does.
 #[derive(Debug, Parser)]
-#[command(version)]
+#[command(version, args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    serve: Args,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the example backoffice (the default).
+    Serve(Args),
+    /// Print a component's imports (marking any outside wit/allowed-imports.txt), its
+    /// exports, interface version, sha256 and the limits this host applies, without
+    /// starting a server. Exits with status 2 when an import is not allowed.
+    Inspect(InspectArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct InspectArgs {
+    /// The component file to inspect.
+    component: PathBuf,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    json: bool,
+    /// A recording host the server would be started with, to show in the limits;
+    /// repeat for several.
+    #[arg(long = "recording-host")]
+    recording_hosts: Vec<RecordingHost>,
+}
+
+/// Options of the server.
+#[derive(Debug, clap::Args)]
 struct Args {
     /// Address to listen on.
     #[arg(long, env = "CALLSCOPE_LISTEN", default_value = "127.0.0.1:8080")]
@@ -29,11 +68,11 @@ struct Args {
     #[arg(long, env = "CALLSCOPE_DATA_DIR", default_value = "data")]
     data_dir: PathBuf,
     /// The callscope component (a wasm32-wasip2 component file).
-    #[arg(long, env = "CALLSCOPE_COMPONENT")]
-    component: PathBuf,
+    #[arg(long, env = "CALLSCOPE_COMPONENT", required = true)]
+    component: Option<PathBuf>,
     /// Folder with the built widget (`callscope_widget.js` and its wasm file).
-    #[arg(long, env = "CALLSCOPE_WIDGET_DIR")]
-    widget_dir: PathBuf,
+    #[arg(long, env = "CALLSCOPE_WIDGET_DIR", required = true)]
+    widget_dir: Option<PathBuf>,
     /// Folder with the backoffice's own pages.
     #[arg(long, env = "CALLSCOPE_ASSETS_DIR", default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/assets"))]
     assets_dir: PathBuf,
@@ -45,6 +84,21 @@ struct Args {
     /// cookies and production call data cross the network readable by anyone on it.
     #[arg(long)]
     insecure_http: bool,
+    /// PEM certificate chain (leaf first); with --tls-key the server speaks HTTPS and
+    /// session cookies get `Secure`.
+    #[arg(long, env = "CALLSCOPE_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// PEM private key of --tls-cert (PKCS#8, PKCS#1 or SEC1).
+    #[arg(long, env = "CALLSCOPE_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Host (name or IP address, optionally :PORT) that recording URLs in vendor
+    /// payloads may be fetched from; repeat for several. Default: none, so recordings
+    /// are never fetched.
+    #[arg(long = "recording-host")]
+    recording_hosts: Vec<RecordingHost>,
+    /// Time one recording fetch may take, in seconds.
+    #[arg(long, default_value_t = 60)]
+    recording_fetch_timeout_secs: u64,
     /// Retell API key; enables the Retell webhook, whose signatures it checks.
     #[arg(long, env = "CALLSCOPE_RETELL_API_KEY", hide_env_values = true)]
     retell_api_key: Option<String>,
@@ -130,22 +184,60 @@ enum AuthMode {
     Jwt,
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,wasmtime=warn,cranelift=warn".into()),
         )
+        .with_writer(std::io::stderr)
         .init();
-    let args = Args::parse();
-
-    if !args.listen.ip().is_loopback() && !args.insecure_http {
-        bail!(
-            "refusing to serve plain HTTP on {}: it is not a loopback address, so sessions and call data would \
-             cross the network unencrypted; listen on 127.0.0.1, or pass --insecure-http behind a TLS-terminating proxy",
-            args.listen
-        );
+    let cli = Cli::parse();
+    match cli.command {
+        Some(Command::Inspect(args)) => inspect(&args),
+        Some(Command::Serve(args)) => serve_blocking(args),
+        None => serve_blocking(cli.serve),
     }
+}
+
+/// Prints the report of `inspect`; exits with status 2 when an import is not allowed.
+fn inspect(args: &InspectArgs) -> anyhow::Result<()> {
+    let limits = HostLimits {
+        recording_fetch: RecordingFetchConfig { allowed_hosts: args.recording_hosts.clone(), ..Default::default() },
+        ..Default::default()
+    };
+    let report = callscope_host::inspect::inspect_file(&args.component, &limits)?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        let mut text = String::new();
+        callscope_host::inspect::write_text(&report, &mut text)?;
+        print!("{text}");
+    }
+    if !report.disallowed_imports().is_empty() {
+        eprintln!(
+            "callscope-host: {} imports {} outside wit/allowed-imports.txt; the server refuses to load it",
+            args.component.display(),
+            report.disallowed_imports().join(", ")
+        );
+        std::process::exit(2);
+    }
+    Ok(())
+}
+
+fn serve_blocking(args: Args) -> anyhow::Result<()> {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")?.block_on(serve(args))
+}
+
+async fn serve(args: Args) -> anyhow::Result<()> {
+    // `required = true` makes clap reject a missing value unless a subcommand is given.
+    let (Some(component), Some(widget_dir)) = (args.component.clone(), args.widget_dir.clone()) else {
+        bail!("serving needs --component FILE and --widget-dir DIR");
+    };
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(callscope_host::tls::server_config(cert, key)?),
+        _ => None,
+    };
+    callscope_host::tls::check_listen_address(args.listen, tls.is_some(), args.insecure_http)?;
 
     std::fs::create_dir_all(&args.data_dir).with_context(|| format!("creating data dir {}", args.data_dir.display()))?;
     let keys = args
@@ -153,8 +245,9 @@ async fn main() -> anyhow::Result<()> {
         .iter()
         .map(|text| SigningKey::parse(text).map_err(anyhow::Error::msg))
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let slot = ComponentSlot::open(&args.data_dir, &args.component, RuntimeLimits::default(), keys)
-        .with_context(|| format!("installing the component {}", args.component.display()))?;
+    // Opening the slot checks the component, its imports against the allowlist included.
+    let slot = ComponentSlot::open(&args.data_dir, &component, RuntimeLimits::default(), keys)
+        .with_context(|| format!("installing the component {}", component.display()))?;
     let runtime = slot.active();
     let storage = Storage::open(&args.data_dir).context("opening the SQLite database")?;
     let sessions = Arc::new(DemoSessions::demo());
@@ -170,6 +263,16 @@ async fn main() -> anyhow::Result<()> {
         state.schema = Arc::new(runtime.parse_schema(&json).with_context(|| format!("in {}", path.display()))?);
     }
     state.review.sample_per_mille = args.review_sample_per_mille;
+    if !args.recording_hosts.is_empty() {
+        let config = RecordingFetchConfig {
+            allowed_hosts: args.recording_hosts.clone(),
+            max_bytes: state.limits.max_recording_bytes,
+            timeout: std::time::Duration::from_secs(args.recording_fetch_timeout_secs),
+            ..Default::default()
+        };
+        state.recording_fetcher = Some(Arc::new(RecordingFetcher::new(config)?));
+        tracing::info!(hosts = ?args.recording_hosts.iter().map(ToString::to_string).collect::<Vec<_>>(), "recordings are fetched from these hosts");
+    }
     state.ingest = IngestSecrets {
         retell_api_key: args.retell_api_key.clone(),
         vapi_secret: args.vapi_secret.clone(),
@@ -217,13 +320,15 @@ async fn main() -> anyhow::Result<()> {
         });
     }
 
-    let app = site(state, sessions.clone(), SiteDirs { assets: args.assets_dir, widget: args.widget_dir })
+    let cookies = CookiePolicy { secure: tls.is_some() };
+    let app = site_with_cookies(state, sessions.clone(), SiteDirs { assets: args.assets_dir.clone(), widget: widget_dir }, cookies)
         .layer(tower_http::trace::TraceLayer::new_for_http());
     let listener = tokio::net::TcpListener::bind(args.listen).await.with_context(|| format!("binding {}", args.listen))?;
     let address = listener.local_addr()?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
 
     println!();
-    println!("callscope demo running at http://{address}/");
+    println!("callscope demo running at {scheme}://{address}/");
     match args.auth {
         AuthMode::Demo => {
             println!("sign in as one of (password = user name):");
@@ -238,12 +343,19 @@ async fn main() -> anyhow::Result<()> {
     println!();
 
     // The peer address lets the proxy authenticator tell its proxies from other clients.
-    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-            tracing::info!("shutting down");
-        })
-        .await?;
+    let service = app.into_make_service_with_connect_info::<SocketAddr>();
+    let shutdown = async {
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("shutting down");
+    };
+    match tls {
+        Some(config) => {
+            // `tap_io` gives the listener the `SocketAddr` connect info of a plain one.
+            let listener = callscope_host::tls::TlsListener::new(listener, config)?.tap_io(|_| {});
+            axum::serve(listener, service).with_graceful_shutdown(shutdown).await?;
+        }
+        None => axum::serve(listener, service).with_graceful_shutdown(shutdown).await?,
+    }
     Ok(())
 }
 

@@ -17,15 +17,22 @@ use tower::ServiceExt;
 use crate::app::{AppState, Caller};
 use crate::auth::Permission;
 use crate::http_error::HttpError;
-use crate::import::{ImportRequest, LayoutChoice, import_call};
+use crate::import::{ImportRequest, LayoutChoice, import_call_fetching};
 use crate::peaks_window;
 
 /// Header every state-changing request must carry. A cross-site form cannot set it,
 /// so it guards against CSRF together with the `SameSite=Strict` session cookie.
 pub const CSRF_HEADER: &str = "x-callscope-request";
 
+/// Largest text field of the import form (`title`, `format`, `layout`), in bytes.
+pub const MAX_FORM_TEXT_BYTES: usize = 1 << 10;
+
 /// Returns the callscope API router, to be nested under the backoffice's own path
 /// (the example nests it under `/callscope/api`).
+///
+/// Every request body is bounded: the import form by the payload and recording limits
+/// plus 1 MiB for the form's other fields, JSON bodies by
+/// [`crate::app::HttpLimits::max_json_body_bytes`].
 pub fn router(state: AppState) -> Router {
     let upload_limit = state.limits.max_payload_bytes as u64 + state.limits.max_recording_bytes + (1 << 20);
     Router::new()
@@ -43,6 +50,9 @@ pub fn router(state: AppState) -> Router {
         .route("/live", get(live_notices))
         .merge(super::review::routes())
         .merge(super::admin::routes())
+        // Route layers on `/calls` and `/admin/components` override this for their
+        // uploads.
+        .layer(DefaultBodyLimit::max(state.limits.max_json_body_bytes))
         .layer(middleware::from_fn(require_csrf_header))
         .with_state(state)
 }
@@ -201,7 +211,8 @@ async fn import(
     let result = read_form(&state, &mut form, &upload_dir).await;
     let outcome = match result {
         Ok(request) => {
-            import_call(state.runtime(), &state.storage, &state.data_dir, state.settings.clone(), request)
+            let fetcher = state.recording_fetcher.clone();
+            import_call_fetching(state.runtime(), &state.storage, &state.data_dir, state.settings.clone(), request, fetcher)
                 .await
                 .map_err(HttpError::from)
         }
@@ -248,10 +259,10 @@ async fn read_form(state: &AppState, form: &mut Multipart, upload_dir: &Path) ->
                 let path = stream_to_file(state, &mut field, upload_dir).await?;
                 recording = Some(path);
             }
-            "title" => title = Some(field.text().await.map_err(multipart_error)?),
-            "format" => format = Some(field.text().await.map_err(multipart_error)?.trim().to_owned()),
+            "title" => title = Some(read_text_field(&mut field, "title").await?),
+            "format" => format = Some(read_text_field(&mut field, "format").await?.trim().to_owned()),
             "layout" => {
-                let text = field.text().await.map_err(multipart_error)?;
+                let text = read_text_field(&mut field, "layout").await?;
                 layout = text.trim().parse().map_err(|message: String| HttpError::bad_request("invalid-layout", message))?;
             }
             other => {
@@ -267,6 +278,22 @@ async fn read_form(state: &AppState, form: &mut Multipart, upload_dir: &Path) ->
         HttpError::bad_request("missing-payload", "the form has no payload field; attach the call's JSON report as payload")
     })?;
     Ok(ImportRequest { title, payload, recording, layout, format })
+}
+
+/// Reads a short text field of the import form, failing with 413 past
+/// [`MAX_FORM_TEXT_BYTES`] instead of buffering whatever the body limit lets through.
+async fn read_text_field(field: &mut axum::extract::multipart::Field<'_>, name: &str) -> Result<String, HttpError> {
+    let mut bytes = Vec::new();
+    while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
+        if bytes.len() + chunk.len() > MAX_FORM_TEXT_BYTES {
+            return Err(HttpError::too_large(format!(
+                "the form field {name} exceeds the limit of {MAX_FORM_TEXT_BYTES} bytes; shorten it"
+            )));
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    String::from_utf8(bytes)
+        .map_err(|_| HttpError::bad_request("invalid-form", format!("the form field {name} is not UTF-8 text")))
 }
 
 async fn stream_to_file(

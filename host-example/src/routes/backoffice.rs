@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{Form, Query, Request, State};
+use axum::extract::{DefaultBodyLimit, Form, Query, Request, State};
 use axum::http::header::{LOCATION, SET_COOKIE};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -26,19 +26,48 @@ pub struct SiteDirs {
     pub widget: PathBuf,
 }
 
+/// Attributes of the session cookie.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CookiePolicy {
+    /// Adds `Secure`, so browsers send the cookie over HTTPS only. Set it whenever the
+    /// server or a proxy in front of it terminates TLS. Plain HTTP on loopback leaves
+    /// it off, because browsers drop a `Secure` cookie received over plain HTTP, so
+    /// signing in to the local demo would fail. Loopback traffic stays on the machine.
+    pub secure: bool,
+}
+
+impl CookiePolicy {
+    /// Returns the `Set-Cookie` attributes after the value: always `Path=/`,
+    /// `HttpOnly` (no script reads the cookie) and `SameSite=Strict` (no cross-site
+    /// request carries it), plus `Secure` when set.
+    pub fn attributes(&self) -> &'static str {
+        if self.secure { "Path=/; HttpOnly; SameSite=Strict; Secure" } else { "Path=/; HttpOnly; SameSite=Strict" }
+    }
+}
+
+/// Largest login form body, in bytes: a user name and a password.
+pub const MAX_LOGIN_FORM_BYTES: usize = 4 << 10;
+
 #[derive(Clone)]
 struct SiteState {
     sessions: Arc<DemoSessions>,
     dirs: SiteDirs,
+    cookies: CookiePolicy,
 }
 
 /// Builds the whole example site: backoffice pages at `/`, the widget files under
-/// `/callscope/widget/` and the callscope API under `/callscope/api/`.
+/// `/callscope/widget/` and the callscope API under `/callscope/api/`. The session
+/// cookie goes without `Secure`, for plain HTTP on loopback; see [`site_with_cookies`].
 pub fn site(state: AppState, sessions: Arc<DemoSessions>, dirs: SiteDirs) -> Router {
-    let site_state = SiteState { sessions, dirs: dirs.clone() };
+    site_with_cookies(state, sessions, dirs, CookiePolicy::default())
+}
+
+/// Builds the example site with the given session cookie attributes.
+pub fn site_with_cookies(state: AppState, sessions: Arc<DemoSessions>, dirs: SiteDirs, cookies: CookiePolicy) -> Router {
+    let site_state = SiteState { sessions, dirs: dirs.clone(), cookies };
     Router::new()
         .route("/", get(index))
-        .route("/login", get(login_page).post(login))
+        .route("/login", get(login_page).post(login).layer(DefaultBodyLimit::max(MAX_LOGIN_FORM_BYTES)))
         .route("/logout", post(logout))
         .with_state(site_state)
         .nest_service("/assets", ServeDir::new(dirs.assets.join("backoffice")))
@@ -96,9 +125,7 @@ async fn login(State(site): State<SiteState>, Form(form): Form<LoginForm>) -> Re
         return Redirect::to("/login?error=1").into_response();
     };
     tracing::info!(user = %form.username, "login");
-    // NOTE: `Secure` is added once the server terminates TLS itself; the demo listens
-    // on loopback over plain HTTP.
-    let cookie = format!("{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict");
+    let cookie = format!("{SESSION_COOKIE}={token}; {}", site.cookies.attributes());
     redirect_with_cookie("/", &cookie)
 }
 
@@ -107,7 +134,7 @@ async fn logout(State(site): State<SiteState>, request: Request) -> Response {
     if let Some(token) = session_token(&parts) {
         site.sessions.logout(&token);
     }
-    redirect_with_cookie("/login", &format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"))
+    redirect_with_cookie("/login", &format!("{SESSION_COOKIE}=; {}; Max-Age=0", site.cookies.attributes()))
 }
 
 fn redirect_with_cookie(location: &'static str, cookie: &str) -> Response {

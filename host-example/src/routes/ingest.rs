@@ -12,7 +12,7 @@ use axum::routing::post;
 
 use crate::app::AppState;
 use crate::http_error::HttpError;
-use crate::import::ingest_event;
+use crate::import::ingest_event_fetching;
 use crate::runtime::OtlpEncoding;
 use crate::webhook_auth;
 
@@ -40,8 +40,9 @@ async fn store_event(state: &AppState, body: Bytes) -> Result<Accepted, HttpErro
     let call = tokio::task::spawn_blocking(move || runtime.normalize(&payload))
         .await
         .map_err(|e| HttpError::new(StatusCode::INTERNAL_SERVER_ERROR, "ingest-failed", e.to_string()))??;
+    let fetch = state.recording_fetcher.clone().map(|fetcher| (fetcher, state.data_dir.clone()));
     let (call_id, created) =
-        ingest_event(state.runtime(), &state.storage, state.settings.clone(), body.to_vec(), call).await?;
+        ingest_event_fetching(state.runtime(), &state.storage, state.settings.clone(), body.to_vec(), call, fetch).await?;
     Ok(Accepted { call_id, created })
 }
 
