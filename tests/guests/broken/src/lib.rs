@@ -1,7 +1,19 @@
 //! A callscope component that misbehaves on request. `normalize` reads the payload as
-//! a command: `trap` panics, `loop` never returns, `grow` allocates until the memory
-//! limit stops it; anything else returns an empty call. The host tests load it to show
-//! that each fault fails its own request and the host keeps serving. Its policy reads
+//! a command:
+//!
+//! - `trap` and `panic` panic, `loop` never returns;
+//! - `grow` allocates, and `huge-output` builds a result text, until the memory limit
+//!   stops it;
+//! - `recurse` recurses until the call stack overflows;
+//! - `alias-output` returns one 16 MiB text under 1024 names, 16 GiB once the host
+//!   copies each;
+//! - `probe` reports what the sandbox lets it reach.
+//!
+//! Anything else returns an empty call.
+//! The host tests load it to show that each fault fails its own request and the host
+//! keeps serving. With the default `socket-probe` feature the probe links
+//! `wasi:sockets`, so the component imports more than `wit/allowed-imports.txt`
+//! permits, and the install checks reject it. Its policy reads
 //! every role map as empty and grants everything to the role `admin` alone, so a test
 //! signed in as admin can reach the faults; the other role names get nothing.
 //! Redaction blanks every text, so no personal data passes, and annotation exports
@@ -48,6 +60,18 @@ impl exports::callscope::plugin::ingest::Guest for Broken {
     fn normalize(payload: Vec<u8>) -> Result<NormalizedCall, IngestError> {
         match payload.as_slice() {
             b"trap" => panic!("deliberate trap"),
+            b"panic" => panic!("deliberate panic in normalize"),
+            b"recurse" => Ok(NormalizedCall { duration_ms: Some(recurse(u64::MAX) as i64), ..empty_call() }),
+            b"huge-output" => {
+                // Aims at a 4 GiB result: more than a 32-bit guest can even address.
+                let megabyte = "x".repeat(1 << 20);
+                let mut text = String::new();
+                for _ in 0..4096 {
+                    text.push_str(&megabyte);
+                }
+                Ok(NormalizedCall { vendor_call_id: Some(text), ..empty_call() })
+            }
+            b"alias-output" => Ok(NormalizedCall { recording_urls: aliased_texts(16 << 20, 1024), ..empty_call() }),
             b"loop" => {
                 let mut counter: u64 = 0;
                 loop {
@@ -65,6 +89,31 @@ impl exports::callscope::plugin::ingest::Guest for Broken {
             _ => Ok(empty_call()),
         }
     }
+}
+
+/// Recurses `depth` times; every frame stays on the wasm call stack, which the host
+/// caps, so a large `depth` overflows it.
+#[inline(never)]
+fn recurse(depth: u64) -> u64 {
+    if depth == 0 {
+        return 0;
+    }
+    std::hint::black_box(recurse(std::hint::black_box(depth - 1))) + 1
+}
+
+/// Returns `count` strings that all point at one buffer of `bytes` bytes. Safe Rust
+/// cannot alias owned strings, but a hostile guest can, and the canonical ABI then
+/// requires the host to copy the same bytes `count` times.
+fn aliased_texts(bytes: usize, count: usize) -> Vec<String> {
+    let text = std::mem::ManuallyDrop::new("x".repeat(bytes));
+    (0..count)
+        .map(|_| {
+            // SAFETY: this breaks String's unique ownership on purpose. The buffer is
+            // freed by no one, because the host rejects the result before the
+            // post-return function would free it.
+            unsafe { String::from_raw_parts(text.as_ptr() as *mut u8, text.len(), text.capacity()) }
+        })
+        .collect()
 }
 
 fn empty_call() -> NormalizedCall {
