@@ -96,42 +96,55 @@ pub fn upload_percent(sent_bytes: f64, total_bytes: f64) -> Option<u8> {
     Some(percent as u8)
 }
 
+/// Returns how many stored calls the re-analysis has processed: the host counts a
+/// success in `done` and a failure in `failed`, never both. Clamped to `total`.
+pub fn reanalysis_processed(progress: &ReanalysisProgress) -> u64 {
+    progress.done.saturating_add(progress.failed).min(progress.total)
+}
+
 /// Returns the whole percentage of stored calls the re-analysis has processed,
-/// rounded down so that a running job never shows 100. A job with no calls is at 0
-/// while it runs (it may still be counting them) and at 100 once it stopped.
-///
-/// NOTE: this reads `done` as every processed call, the failed ones included, so a
-/// finished job is at 100 %. Were `failed` counted apart from `done`, a finished
-/// job with failures would stop short of 100 %.
+/// failed ones included, rounded down so that a running job never shows 100. A job
+/// with no calls is at 0 while it runs and at 100 once it stopped.
 pub fn reanalysis_percent(progress: &ReanalysisProgress) -> u8 {
     if progress.total == 0 {
         return if progress.running { 0 } else { 100 };
     }
-    let done = u128::from(progress.done.min(progress.total));
-    (done * 100 / u128::from(progress.total)) as u8
+    share_percent(reanalysis_processed(progress), progress.total)
 }
 
-/// Returns the share of stored calls whose re-analysis failed, in percent rounded
-/// up, so that a single failure stays visible on the progress bar.
-pub fn reanalysis_failed_percent(progress: &ReanalysisProgress) -> u8 {
-    if progress.total == 0 || progress.failed == 0 {
-        return 0;
+/// Returns the widths of the progress bar's two parts in percent: calls re-analysed
+/// (rounded down) and calls failed (rounded up, so that a single failure stays
+/// visible). Their sum never exceeds 100.
+pub fn reanalysis_bar(progress: &ReanalysisProgress) -> (u8, u8) {
+    if progress.total == 0 {
+        return (0, 0);
     }
+    let done = share_percent(progress.done.min(progress.total), progress.total);
     let failed = u128::from(progress.failed.min(progress.total));
-    (failed * 100).div_ceil(u128::from(progress.total)) as u8
+    let failed = (failed * 100).div_ceil(u128::from(progress.total)) as u8;
+    (done, failed.min(100 - done))
 }
 
-/// Returns whether the host reports any re-analysis, running or finished. Without
-/// one it sends an empty target and zero counts.
+/// Returns `part` as a whole percentage of `total`, rounded down; `part` must not
+/// exceed `total`, which must not be 0.
+fn share_percent(part: u64, total: u64) -> u8 {
+    (u128::from(part) * 100 / u128::from(total)) as u8
+}
+
+/// Returns whether the host reports any re-analysis, running or finished. Before its
+/// first pass it sends an empty target and zero counts.
 pub fn reanalysis_recorded(progress: &ReanalysisProgress) -> bool {
     !progress.target_sha256.is_empty() || progress.total > 0 || progress.running
 }
 
 /// Describes the re-analysis in one line, for example
-/// `Re-analysing: 45 of 120 calls (37 %), 2 failed`.
+/// `Re-analysing: 47 of 120 calls processed (39 %), 2 failed`.
 pub fn reanalysis_summary(progress: &ReanalysisProgress) -> String {
     if !reanalysis_recorded(progress) {
         return String::from("No re-analysis is recorded.");
+    }
+    if progress.total == 0 && !progress.running {
+        return String::from("Every stored call is analysed by this version.");
     }
 
     let calls = if progress.total == 1 { "call" } else { "calls" };
@@ -140,9 +153,10 @@ pub fn reanalysis_summary(progress: &ReanalysisProgress) -> String {
         count => format!(", {count} failed"),
     };
     if progress.running {
-        format!("Re-analysing: {} of {} {calls} ({} %){failed}", progress.done, progress.total, reanalysis_percent(progress))
+        let processed = reanalysis_processed(progress);
+        format!("Re-analysing: {processed} of {} {calls} processed ({} %){failed}", progress.total, reanalysis_percent(progress))
     } else {
-        format!("Finished: {} of {} {calls}{failed}", progress.done, progress.total)
+        format!("Finished: {} of {} {calls} re-analysed{failed}", progress.done, progress.total)
     }
 }
 
@@ -243,6 +257,13 @@ mod tests {
     }
 
     #[test]
+    fn reanalysis_processed_adds_failures() {
+        assert_eq!(reanalysis_processed(&progress(120, 45, 2, true)), 47);
+        assert_eq!(reanalysis_processed(&progress(10, 9, 3, true)), 10);
+        assert_eq!(reanalysis_processed(&progress(10, u64::MAX, 1, true)), 10);
+    }
+
+    #[test]
     fn reanalysis_percent_rounds_down() {
         assert_eq!(reanalysis_percent(&progress(120, 45, 0, true)), 37);
         assert_eq!(reanalysis_percent(&progress(3, 2, 0, true)), 66);
@@ -250,8 +271,9 @@ mod tests {
     }
 
     #[test]
-    fn reanalysis_percent_finished() {
-        assert_eq!(reanalysis_percent(&progress(120, 120, 2, false)), 100);
+    fn reanalysis_percent_counts_failures() {
+        assert_eq!(reanalysis_percent(&progress(120, 45, 2, true)), 39);
+        assert_eq!(reanalysis_percent(&progress(120, 118, 2, false)), 100);
     }
 
     #[test]
@@ -261,28 +283,44 @@ mod tests {
     }
 
     #[test]
-    fn reanalysis_percent_clamps_done_above_total() {
+    fn reanalysis_percent_clamps_above_total() {
         assert_eq!(reanalysis_percent(&progress(10, 12, 0, true)), 100);
+        assert_eq!(reanalysis_percent(&progress(10, 8, 5, true)), 100);
     }
 
     #[test]
-    fn reanalysis_failed_percent_rounds_up() {
-        assert_eq!(reanalysis_failed_percent(&progress(1000, 10, 1, true)), 1);
-        assert_eq!(reanalysis_failed_percent(&progress(4, 4, 1, false)), 25);
-        assert_eq!(reanalysis_failed_percent(&progress(4, 4, 0, false)), 0);
-        assert_eq!(reanalysis_failed_percent(&progress(0, 0, 0, false)), 0);
+    fn reanalysis_bar_splits_done_and_failed() {
+        assert_eq!(reanalysis_bar(&progress(120, 45, 2, true)), (37, 2));
+        assert_eq!(reanalysis_bar(&progress(4, 3, 1, false)), (75, 25));
+    }
+
+    #[test]
+    fn reanalysis_bar_shows_single_failure() {
+        assert_eq!(reanalysis_bar(&progress(1000, 10, 1, true)), (1, 1));
+    }
+
+    #[test]
+    fn reanalysis_bar_stays_within_100() {
+        assert_eq!(reanalysis_bar(&progress(3, 2, 1, false)), (66, 34));
+        assert_eq!(reanalysis_bar(&progress(3, 3, 1, false)), (100, 0));
+        assert_eq!(reanalysis_bar(&progress(0, 0, 0, false)), (0, 0));
     }
 
     #[test]
     fn reanalysis_summary_while_running() {
-        assert_eq!(reanalysis_summary(&progress(120, 45, 2, true)), "Re-analysing: 45 of 120 calls (37 %), 2 failed");
-        assert_eq!(reanalysis_summary(&progress(120, 45, 0, true)), "Re-analysing: 45 of 120 calls (37 %)");
+        assert_eq!(reanalysis_summary(&progress(120, 45, 2, true)), "Re-analysing: 47 of 120 calls processed (39 %), 2 failed");
+        assert_eq!(reanalysis_summary(&progress(120, 45, 0, true)), "Re-analysing: 45 of 120 calls processed (37 %)");
     }
 
     #[test]
     fn reanalysis_summary_finished() {
-        assert_eq!(reanalysis_summary(&progress(1, 1, 0, false)), "Finished: 1 of 1 call");
-        assert_eq!(reanalysis_summary(&progress(120, 120, 3, false)), "Finished: 120 of 120 calls, 3 failed");
+        assert_eq!(reanalysis_summary(&progress(1, 1, 0, false)), "Finished: 1 of 1 call re-analysed");
+        assert_eq!(reanalysis_summary(&progress(120, 117, 3, false)), "Finished: 117 of 120 calls re-analysed, 3 failed");
+    }
+
+    #[test]
+    fn reanalysis_summary_with_nothing_pending() {
+        assert_eq!(reanalysis_summary(&progress(0, 0, 0, false)), "Every stored call is analysed by this version.");
     }
 
     #[test]

@@ -9,7 +9,7 @@ use yew::prelude::*;
 use crate::api::Api;
 use crate::components::install_form::InstallForm;
 use crate::components::load::{FailureNotice, Load, use_reloadable_load};
-use crate::upgrade::{file_size, reanalysis_failed_percent, reanalysis_percent, reanalysis_recorded, reanalysis_summary, short_sha, timestamp};
+use crate::upgrade::{file_size, reanalysis_bar, reanalysis_percent, reanalysis_recorded, reanalysis_summary, short_sha, timestamp};
 
 /// Time between two reads of the status while a re-analysis runs, in milliseconds.
 pub const REFRESH_INTERVAL_MS: u32 = 2_000;
@@ -130,6 +130,11 @@ fn component_facts(component: &InstalledComponent, role: &str) -> Html {
         Some(key) => html! { <dd data-testid={id("signed-by")}>{ key }</dd> },
         None => html! { <dd class="callscope-muted" data-testid={id("signed-by")}>{ "not signed" }</dd> },
     };
+    // No component file is empty, so 0 means the host did not record the size.
+    let size = match component.size_bytes {
+        0 => html! { <dd class="callscope-muted" data-testid={id("size")}>{ "not recorded" }</dd> },
+        bytes => html! { <dd data-testid={id("size")} title={format!("{bytes} bytes")}>{ file_size(bytes) }</dd> },
+    };
     html! {
         <dl class="callscope-component-facts">
             <dt>{ "sha256" }</dt>
@@ -147,34 +152,34 @@ fn component_facts(component: &InstalledComponent, role: &str) -> Html {
             <dt>{ "Signed by" }</dt>
             { signed_by }
             <dt>{ "Size" }</dt>
-            <dd data-testid={id("size")} title={format!("{} bytes", component.size_bytes)}>{ file_size(component.size_bytes) }</dd>
+            { size }
         </dl>
     }
 }
 
-/// Shows the re-analysis of stored calls: a summary line and a bar whose red part
-/// is the share of calls that failed.
+/// Shows the re-analysis of stored calls: a summary line and a bar of the calls
+/// re-analysed, followed in red by those that failed.
 fn reanalysis(progress: &ReanalysisProgress, active_sha: &str) -> Html {
     let percent = reanalysis_percent(progress);
-    let failed_percent = reanalysis_failed_percent(progress);
+    let (done_width, failed_width) = reanalysis_bar(progress);
     let other_target = !progress.target_sha256.is_empty() && progress.target_sha256 != active_sha;
     html! {
         <section class="callscope-card" data-testid="reanalysis" data-running={progress.running.to_string()}>
             <h3 class="callscope-section-heading">{ "Re-analysis of stored calls" }</h3>
             <p class="callscope-muted callscope-card-note">
-                { "After an install, the host analyses the stored calls again with the new version." }
+                { "After an install or a rollback, the host analyses again every stored call that another version analysed." }
             </p>
             if reanalysis_recorded(progress) {
                 <div class="callscope-reanalysis-bar" role="progressbar" aria-valuemin="0" aria-valuemax="100" aria-valuenow={percent.to_string()}
                     data-testid="reanalysis-bar">
-                    <div class="callscope-reanalysis-done" style={format!("width: {percent}%")} />
-                    <div class="callscope-reanalysis-failed" style={format!("width: {failed_percent}%")} />
+                    <div class="callscope-reanalysis-done" style={format!("width: {done_width}%")} />
+                    <div class="callscope-reanalysis-failed" style={format!("width: {failed_width}%")} />
                 </div>
             }
             <p class="callscope-reanalysis-summary" data-testid="reanalysis-summary">{ reanalysis_summary(progress) }</p>
             if reanalysis_recorded(progress) {
                 <dl class="callscope-component-facts">
-                    <dt>{ "Done" }</dt>
+                    <dt>{ "Re-analysed" }</dt>
                     <dd data-testid="reanalysis-done">{ format!("{} / {}", progress.done, progress.total) }</dd>
                     <dt>{ "Failed" }</dt>
                     <dd data-testid="reanalysis-failed" class={classes!((progress.failed > 0).then_some("callscope-grade-slow"))}>{ progress.failed }</dd>
@@ -269,7 +274,7 @@ fn Rollback(props: &RollbackProps) -> Html {
                     <p class="callscope-card-note">
                         { "Make " }<code class="callscope-sha" title={previous.sha256.clone()}>{ short_sha(&previous.sha256) }</code>
                         { format!(" (interface {}) the active version again? ", previous.interface_version) }
-                        { "Requests in flight finish on the current version, and new ones use this one." }
+                        { "Requests in flight finish on the current version, new ones use this one, and stored calls are analysed again with it." }
                     </p>
                     <div class="callscope-button-group">
                         <button type="button" class="callscope-button callscope-button--primary" data-testid="rollback-confirm" disabled={sending} onclick={confirm}>
