@@ -933,6 +933,7 @@ async fn viewer_has_no_annotation_controls() {
         "delete-annotation",
         "tab-review",
         "tab-audit",
+        "tab-components",
         "export-links",
     ] {
         let found = browser.client.find_all(Locator::Css(&format!("[data-testid={control}]"))).await.unwrap();
@@ -1183,6 +1184,179 @@ async fn admin_reads_audit_log() {
     assert!(text.contains("annotator"), "the audit row names the user: {text:?}");
     assert!(text.contains(&created.id), "the audit row names the annotation: {text:?}");
     browser.screenshot("audit-log.png").await;
+
+    browser.close().await;
+}
+
+/// Signs in as `admin`, opens the widget and its Components tab, and returns the
+/// active version's sha256 as the page shows it.
+async fn open_components_tab(browser: &Browser, server: &TestServer) -> String {
+    sign_in(browser, server, "admin").await;
+    browser.wait_for("a[data-tab=calls]").await.click().await.expect("clicking the Calls tab");
+    browser.wait_for("[data-testid=tab-components]").await.click().await.expect("opening the Components tab");
+    shown_sha(browser, "active-sha").await
+}
+
+/// Returns the full sha256 behind the shortened one shown under test id `testid`.
+async fn shown_sha(browser: &Browser, testid: &str) -> String {
+    let element = browser.wait_for(&format!("[data-testid=component-admin] [data-testid={testid}]")).await;
+    element.attr("data-sha").await.unwrap().unwrap_or_else(|| panic!("{testid} has no data-sha attribute"))
+}
+
+async fn components_status(server: &TestServer) -> api::ComponentsStatus {
+    let response = server.client_for("admin").await.get(server.url("/callscope/api/admin/components")).send().await.unwrap();
+    assert_eq!(response.status(), 200, "the admin reads the component status");
+    response.json().await.unwrap()
+}
+
+/// Chooses `path` in the install form and clicks Install once the button is enabled.
+async fn submit_install(browser: &Browser, path: &std::path::Path) {
+    let input = browser.wait_for("[data-testid=install-component-file]").await;
+    input.send_keys(path.to_str().expect("a UTF-8 path")).await.expect("choosing the component file");
+    let button = browser.wait_for("[data-testid=install-submit]").await;
+    poll("the Install button is enabled after a file is chosen", || async {
+        match button.attr("disabled").await.map_err(|e| e.to_string())? {
+            None => Ok(()),
+            Some(value) => Err(format!("disabled={value:?}")),
+        }
+    })
+    .await;
+    button.click().await.expect("clicking Install");
+}
+
+/// Returns the component with a custom section appended: the same code under
+/// another sha256, as a rebuild with a new version stamp would be.
+fn restamped_component(stamp: &str) -> Vec<u8> {
+    let mut bytes = std::fs::read(callscope_tests::component_wasm()).expect("reading the component");
+    let name = b"callscope-build";
+    let mut payload = vec![u8::try_from(name.len()).unwrap()];
+    payload.extend_from_slice(name);
+    payload.extend_from_slice(stamp.as_bytes());
+    // Custom section id 0, then the payload size as LEB128, which is one byte below 128.
+    bytes.push(0);
+    bytes.push(u8::try_from(payload.len()).ok().filter(|size| *size < 128).expect("a short stamp"));
+    bytes.extend_from_slice(&payload);
+    bytes
+}
+
+/// The admin uploads broken test components on the Components tab: the page shows
+/// each rejection with its check (imports for the one probing a socket, self-test
+/// for the quiet one) and the host's message, and the active version stays.
+#[tokio::test]
+async fn admin_install_rejected_with_check() {
+    let _turn = ONE_BROWSER.lock().await;
+    let server = TestServer::start(ServerOptions::default()).await;
+    let before = components_status(&server).await;
+    let browser = Browser::start().await;
+
+    let shown_before = open_components_tab(&browser, &server).await;
+    assert_eq!(shown_before, before.active.sha256, "the page shows the active version");
+    let short = browser.wait_for("[data-testid=active-sha]").await;
+    assert_eq!(short.text().await.unwrap(), before.active.sha256[..12], "the page shortens the sha256 to 12 digits");
+    assert_eq!(short.attr("title").await.unwrap().as_deref(), Some(before.active.sha256.as_str()), "the tooltip has the full sha256");
+    browser.wait_for("[data-testid=no-previous]").await;
+    let button = browser.wait_for("[data-testid=install-submit]").await;
+    assert!(button.attr("disabled").await.unwrap().is_some(), "Install is disabled before a file is chosen");
+
+    submit_install(&browser, &callscope_tests::broken_component_wasm()).await;
+    let refusal = browser.wait_for("[data-testid=install-refusal][data-check=imports]").await;
+    let message = browser.wait_for("[data-testid=install-refusal] [data-testid=refusal-message]").await.text().await.unwrap();
+    assert!(!message.is_empty(), "the page shows why the imports were rejected");
+    assert_eq!(refusal.attr("data-check").await.unwrap().as_deref(), Some("imports"), "rejected with {message:?}");
+
+    submit_install(&browser, &callscope_tests::quiet_broken_component_wasm()).await;
+    let refusal = browser.wait_for("[data-testid=install-refusal][data-check=self-test]").await;
+    browser.screenshot("components-refused.png").await;
+    let message = browser.wait_for("[data-testid=install-refusal] [data-testid=refusal-message]").await.text().await.unwrap();
+    assert_eq!(refusal.attr("data-check").await.unwrap().as_deref(), Some("self-test"), "rejected with {message:?}");
+    let check = browser.wait_for("[data-testid=install-refusal] [data-testid=refusal-check]").await.text().await.unwrap();
+    assert_eq!(check, "self-test");
+    assert!(message.contains("built-in call"), "the page shows the host's reason: {message:?}");
+
+    let after = components_status(&server).await;
+    assert_eq!(after.active.sha256, before.active.sha256, "a rejected file does not replace the active version");
+    assert!(after.previous.is_none(), "a rejected file leaves no previous version: {:?}", after.previous);
+    let audit: Vec<api::AuditEntry> =
+        server.client_for("admin").await.get(server.url("/callscope/api/audit")).send().await.unwrap().json().await.unwrap();
+    let refused: Vec<_> = audit.iter().filter(|entry| entry.action == "component.refused").collect();
+    assert_eq!(refused.len(), 2, "two rejected installs in the audit log: {audit:?}");
+    assert!(
+        refused.iter().any(|entry| entry.detail.contains(&message)),
+        "the audit log has the self-test message the page shows: {message:?} in {refused:?}"
+    );
+
+    // A fresh read of the tab still shows the same active version.
+    browser.wait_for("[data-testid=tab-audit]").await.click().await.expect("opening the audit log");
+    browser.wait_for("[data-testid=audit-log]").await;
+    browser.wait_for("[data-testid=tab-components]").await.click().await.expect("opening the Components tab again");
+    assert_eq!(shown_sha(&browser, "active-sha").await, before.active.sha256, "the page still shows the old version as active");
+
+    browser.close().await;
+}
+
+/// The admin installs a new build on the Components tab, sees it active and the
+/// stored calls re-analysed with it, then rolls back after confirming.
+#[tokio::test]
+async fn admin_installs_and_rolls_back() {
+    let _turn = ONE_BROWSER.lock().await;
+    let server = TestServer::start(ServerOptions { load_samples: true, ..Default::default() }).await;
+    let before = components_status(&server).await;
+    let calls: api::CallList = server.client_for("admin").await.get(server.url("/callscope/api/calls")).send().await.unwrap().json().await.unwrap();
+    let build = tempfile::tempdir().unwrap();
+    let path = build.path().join("callscope-restamped.wasm");
+    std::fs::write(&path, restamped_component("browser-test")).unwrap();
+    let browser = Browser::start().await;
+
+    open_components_tab(&browser, &server).await;
+    submit_install(&browser, &path).await;
+    let installed = browser.wait_for("[data-testid=install-installed]").await;
+    let installed_sha = installed.attr("data-sha").await.unwrap().expect("the success line names the sha256");
+    assert_ne!(installed_sha, before.active.sha256, "the restamped build has another sha256");
+    let status = components_status(&server).await;
+    assert_eq!(status.active.sha256, installed_sha, "the host serves the new version");
+    assert_eq!(status.previous.as_ref().map(|previous| previous.sha256.as_str()), Some(before.active.sha256.as_str()));
+
+    poll("the page shows the new version as active", || async {
+        let shown = shown_sha(&browser, "active-sha").await;
+        if shown == installed_sha { Ok(()) } else { Err(format!("active {shown}")) }
+    })
+    .await;
+    assert_eq!(shown_sha(&browser, "previous-sha").await, before.active.sha256, "the old version is the previous one");
+    let installed_by = browser.wait_for("[data-testid=active-installed-by]").await.text().await.unwrap();
+    assert_eq!(installed_by, "admin");
+
+    let finished = format!("Finished: {0} of {0} calls re-analysed", calls.total);
+    let summary = poll("the page shows the finished re-analysis", || async {
+        let summary = browser.wait_for("[data-testid=reanalysis-summary]").await.text().await.map_err(|e| e.to_string())?;
+        if summary == finished { Ok(summary) } else { Err(summary) }
+    })
+    .await;
+    assert_eq!(summary, finished);
+    let target = browser.wait_for("[data-testid=reanalysis-target]").await.attr("title").await.unwrap();
+    assert_eq!(target.as_deref(), Some(installed_sha.as_str()), "the re-analysis used the new version");
+    let bar = browser.wait_for("[data-testid=reanalysis-bar]").await.attr("aria-valuenow").await.unwrap();
+    assert_eq!(bar.as_deref(), Some("100"));
+    scroll_to(&browser, "[data-testid=reanalysis]").await;
+    browser.screenshot("components-installed.png").await;
+
+    browser.wait_for("[data-testid=rollback]").await.click().await.expect("clicking Roll back");
+    browser.wait_for("[data-testid=rollback-confirmation]").await;
+    assert_eq!(components_status(&server).await.active.sha256, installed_sha, "nothing changes before the confirmation");
+    browser.screenshot("components-rollback-confirmation.png").await;
+    browser.wait_for("[data-testid=rollback-confirm]").await.click().await.expect("confirming the rollback");
+    browser.wait_for("[data-testid=rollback-done]").await;
+    poll("the page shows the old version as active again", || async {
+        let shown = shown_sha(&browser, "active-sha").await;
+        if shown == before.active.sha256 { Ok(()) } else { Err(format!("active {shown}")) }
+    })
+    .await;
+    let status = components_status(&server).await;
+    assert_eq!(status.active.sha256, before.active.sha256, "the host serves the old version again");
+    assert_eq!(status.previous.as_ref().map(|previous| previous.sha256.as_str()), Some(installed_sha.as_str()));
+    let notices = browser.client.find_all(Locator::Css("[data-testid=install-installed]")).await.unwrap();
+    assert!(notices.is_empty(), "the success line about the replaced version is gone");
+    scroll_to(&browser, "[data-testid=rollback-done]").await;
+    browser.screenshot("components-rolled-back.png").await;
 
     browser.close().await;
 }
