@@ -135,6 +135,8 @@ pub enum FetchError {
     Http { url: String, reason: String },
     #[error("writing the fetched recording to {path} failed: {source}")]
     Io { path: String, source: std::io::Error },
+    #[error("building the HTTP client for recording fetches failed: {0}")]
+    Client(String),
 }
 
 impl FetchError {
@@ -190,7 +192,7 @@ impl RecordingFetcher {
             // fetch recordings.
             .no_proxy()
             .build()
-            .map_err(|e| FetchError::Http { url: String::new(), reason: format!("building the HTTP client failed: {e}") })?;
+            .map_err(|e| FetchError::Client(error_chain(&e)))?;
         Ok(Self { config, client })
     }
 
