@@ -40,6 +40,21 @@ pub fn quiet_broken_component_wasm() -> PathBuf {
     artifact("CALLSCOPE_QUIET_BROKEN_COMPONENT_WASM")
 }
 
+/// The component with a custom section appended: the same code under another sha256,
+/// as a rebuild of the same source with a new version stamp would be.
+pub fn restamped_component(stamp: &str) -> Vec<u8> {
+    let mut bytes = std::fs::read(component_wasm()).expect("reading the component");
+    let name = b"callscope-build";
+    let mut payload = vec![u8::try_from(name.len()).expect("a short name")];
+    payload.extend_from_slice(name);
+    payload.extend_from_slice(stamp.as_bytes());
+    // Custom section id 0, then the payload size as LEB128, one byte below 128.
+    bytes.push(0);
+    bytes.push(u8::try_from(payload.len()).ok().filter(|size| *size < 128).expect("a short stamp"));
+    bytes.extend_from_slice(&payload);
+    bytes
+}
+
 pub fn widget_dir() -> PathBuf {
     artifact("CALLSCOPE_WIDGET_DIR")
 }

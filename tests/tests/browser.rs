@@ -1224,21 +1224,6 @@ async fn submit_install(browser: &Browser, path: &std::path::Path) {
     button.click().await.expect("clicking Install");
 }
 
-/// Returns the component with a custom section appended: the same code under
-/// another sha256, as a rebuild with a new version stamp would be.
-fn restamped_component(stamp: &str) -> Vec<u8> {
-    let mut bytes = std::fs::read(callscope_tests::component_wasm()).expect("reading the component");
-    let name = b"callscope-build";
-    let mut payload = vec![u8::try_from(name.len()).unwrap()];
-    payload.extend_from_slice(name);
-    payload.extend_from_slice(stamp.as_bytes());
-    // Custom section id 0, then the payload size as LEB128, which is one byte below 128.
-    bytes.push(0);
-    bytes.push(u8::try_from(payload.len()).ok().filter(|size| *size < 128).expect("a short stamp"));
-    bytes.extend_from_slice(&payload);
-    bytes
-}
-
 /// The admin uploads broken test components on the Components tab: the page shows
 /// each rejection with its check (imports for the one probing a socket, self-test
 /// for the quiet one) and the host's message, and the active version stays.
@@ -1304,7 +1289,7 @@ async fn admin_installs_and_rolls_back() {
     let calls: api::CallList = server.client_for("admin").await.get(server.url("/callscope/api/calls")).send().await.unwrap().json().await.unwrap();
     let build = tempfile::tempdir().unwrap();
     let path = build.path().join("callscope-restamped.wasm");
-    std::fs::write(&path, restamped_component("browser-test")).unwrap();
+    std::fs::write(&path, callscope_tests::restamped_component("browser-test")).unwrap();
     let browser = Browser::start().await;
 
     open_components_tab(&browser, &server).await;

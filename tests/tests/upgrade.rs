@@ -11,22 +11,9 @@ use callscope_host::RuntimeLimits;
 use callscope_host::components::{ComponentSlot, SigningKey};
 use callscope_tests::{
     CSRF_HEADER, ServerOptions, TestServer, broken_component_wasm, component_wasm, fixture, import_form, quiet_broken_component_wasm,
+    restamped_component,
 };
 use ed25519_dalek::Signer;
-
-/// The component with a custom section appended: the same code under another sha256,
-/// as a rebuild of the same source with a new version stamp would be.
-fn restamped(stamp: &str) -> Vec<u8> {
-    let mut bytes = std::fs::read(component_wasm()).expect("reading the component");
-    let name = b"callscope-build";
-    let mut payload = vec![name.len() as u8];
-    payload.extend_from_slice(name);
-    payload.extend_from_slice(stamp.as_bytes());
-    bytes.push(0); // custom section id
-    bytes.push(payload.len() as u8); // fits one LEB128 byte for short stamps
-    bytes.extend_from_slice(&payload);
-    bytes
-}
 
 fn sha256(bytes: &[u8]) -> String {
     use sha2::Digest;
@@ -104,7 +91,7 @@ async fn good_version_installs_under_load_and_calls_are_reanalysed() {
     }
 
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    let new_bytes = restamped("v2");
+    let new_bytes = restamped_component("v2");
     let new_sha = sha256(&new_bytes);
     let served_before_install = served.load(Ordering::Relaxed);
     let response = install(&server, &admin, new_bytes, None).await;
@@ -219,7 +206,7 @@ async fn failing_versions_are_refused_and_the_old_one_keeps_serving() {
     let audit: Vec<api::AuditEntry> = admin.get(server.url("/callscope/api/audit")).send().await.unwrap().json().await.unwrap();
     assert_eq!(audit.iter().filter(|e| e.action == "component.refused").count(), 7);
     let viewer = server.client_for("viewer").await;
-    assert_eq!(install(&server, &viewer, restamped("v9"), None).await.status(), 403);
+    assert_eq!(install(&server, &viewer, restamped_component("v9"), None).await.status(), 403);
 }
 
 #[tokio::test]
@@ -229,7 +216,7 @@ async fn signatures_are_required_when_keys_are_configured() {
     let key = SigningKey::parse(&format!("release={}", hex::encode(release.verifying_key().to_bytes()))).unwrap();
     let server = TestServer::start(ServerOptions { component_keys: vec![key], ..Default::default() }).await;
     let admin = server.client_for("admin").await;
-    let bytes = restamped("signed");
+    let bytes = restamped_component("signed");
 
     for (name, signature, reason) in [
         ("unsigned", None, "needs an Ed25519 signature"),
@@ -255,9 +242,9 @@ fn active_version_survives_a_restart_and_a_new_build_replaces_it() {
     let builds = tempfile::tempdir().unwrap();
     let v1 = builds.path().join("v1.wasm");
     std::fs::copy(component_wasm(), &v1).unwrap();
-    let v2 = restamped("v2");
+    let v2 = restamped_component("v2");
     let v3 = builds.path().join("v3.wasm");
-    std::fs::write(&v3, restamped("v3")).unwrap();
+    std::fs::write(&v3, restamped_component("v3")).unwrap();
 
     let slot = ComponentSlot::open(data_dir.path(), &v1, RuntimeLimits::default(), Vec::new()).expect("first start");
     let v1_sha = slot.active().sha256().to_owned();

@@ -15,9 +15,6 @@ pub const REQUIRED_INTERFACES: [&str; 7] = ["types", "ingest", "audio", "analysi
 /// WIT package versions this host serves: `major.minor` prefixes.
 pub const ACCEPTED_VERSIONS: [&str; 1] = ["0.1"];
 
-/// Imports a component may have: `wit/allowed-imports.txt`.
-const ALLOWED_IMPORTS: &str = include_str!("../../../wit/allowed-imports.txt");
-
 /// Which check refused a component, and why.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{check} check failed: {message}")]
@@ -134,9 +131,8 @@ fn check_interface(exports: &[String]) -> Result<String, Refusal> {
 }
 
 fn check_imports(imports: &[String]) -> Result<(), Refusal> {
-    let allowed: Vec<&str> =
-        ALLOWED_IMPORTS.lines().map(str::trim).filter(|line| !line.is_empty() && !line.starts_with('#')).collect();
-    let extra: Vec<&String> = imports.iter().filter(|import| !allowed.contains(&import.as_str())).collect();
+    let allowed = crate::inspect::ImportAllowlist::builtin();
+    let extra: Vec<&String> = imports.iter().filter(|import| !allowed.contains(import)).collect();
     if !extra.is_empty() {
         return Err(Refusal::new(
             "imports",
