@@ -43,6 +43,26 @@ enum Command {
     /// exports, interface version, sha256 and the limits this host applies, without
     /// starting a server. Exits with status 2 when an import is not allowed.
     Inspect(InspectArgs),
+    /// Install a component into the server running with this data folder: the server
+    /// checks it (signature, imports, interface version, self-test) and makes it active,
+    /// or refuses it with the reason, which this command prints.
+    Install(InstallArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct InstallArgs {
+    /// The component file to install.
+    component: PathBuf,
+    /// The running server's data folder.
+    #[arg(long, env = "CALLSCOPE_DATA_DIR", default_value = "data")]
+    data_dir: PathBuf,
+    /// Ed25519 signature of the file (64 raw bytes); needed when the server has
+    /// --component-key set. Default: `<component>.sig` when it exists.
+    #[arg(long)]
+    signature: Option<PathBuf>,
+    /// Seconds to wait for the server's answer.
+    #[arg(long, default_value_t = 300)]
+    timeout: u64,
 }
 
 #[derive(Debug, clap::Args)]
@@ -194,6 +214,7 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Some(Command::Inspect(args)) => inspect(&args),
+        Some(Command::Install(args)) => install(&args),
         Some(Command::Serve(args)) => serve_blocking(args),
         None => serve_blocking(cli.serve),
     }
@@ -222,6 +243,27 @@ fn inspect(args: &InspectArgs) -> anyhow::Result<()> {
         std::process::exit(2);
     }
     Ok(())
+}
+
+/// Hands a component to the running server and prints what it decided; exits with
+/// status 3 when the server refused it.
+fn install(args: &InstallArgs) -> anyhow::Result<()> {
+    use callscope_host::components::incoming::{Outcome, submit};
+
+    let default_signature = callscope_host::components::signature_path(&args.component);
+    let signature = args.signature.clone().or_else(|| default_signature.exists().then_some(default_signature));
+    let outcome = submit(&args.data_dir, &args.component, signature.as_deref(), std::time::Duration::from_secs(args.timeout))?;
+    match outcome {
+        Outcome::Installed { component } => {
+            println!("installed and active: {} (interface {})", component.sha256, component.interface_version);
+            Ok(())
+        }
+        Outcome::Refused { check, message } => {
+            eprintln!("callscope-host: refused by the {check} check: {message}");
+            std::process::exit(3);
+        }
+        Outcome::Failed { message } => bail!("the install failed: {message}"),
+    }
 }
 
 fn serve_blocking(args: Args) -> anyhow::Result<()> {
@@ -286,6 +328,7 @@ async fn serve(args: Args) -> anyhow::Result<()> {
 
     tokio::spawn(callscope_host::live::run_updater(state.clone()));
     tokio::spawn(callscope_host::components::reanalysis::run(state.clone()));
+    tokio::spawn(callscope_host::components::incoming::watch(state.clone(), args.data_dir.clone()));
     let pending = state.storage.stream_call_ids().await?;
     state.live.mark_calls(pending);
     if let Some(url) = &args.nats_url {

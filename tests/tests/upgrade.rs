@@ -272,3 +272,39 @@ fn active_version_survives_a_restart_and_a_new_build_replaces_it() {
     let error = ComponentSlot::open(data_dir.path(), &broken, RuntimeLimits::default(), Vec::new()).err().expect("refused");
     assert!(error.to_string().contains("self-test"), "{error}");
 }
+
+#[tokio::test]
+async fn command_line_install_goes_through_the_incoming_folder() {
+    use callscope_host::components::incoming::{Outcome, incoming_dir, submit, watch};
+
+    let server = TestServer::start(ServerOptions::default()).await;
+    let data_dir = tempfile::tempdir().unwrap();
+    let path = data_dir.path().to_owned();
+    std::fs::create_dir_all(incoming_dir(&path)).unwrap();
+    tokio::spawn(watch(server.state.clone(), path.clone()));
+
+    let good = path.join("good.wasm");
+    std::fs::write(&good, restamped_component("cli")).unwrap();
+    let wrong = path.join("wrong.wasm");
+    std::fs::copy(quiet_broken_component_wasm(), &wrong).unwrap();
+    let timeout = std::time::Duration::from_secs(120);
+
+    let (dir, file) = (path.clone(), good.clone());
+    let outcome = tokio::task::spawn_blocking(move || submit(&dir, &file, None, timeout)).await.unwrap().unwrap();
+    let Outcome::Installed { component } = outcome else { panic!("expected an install, got {outcome:?}") };
+    assert_eq!(component.sha256, sha256(&std::fs::read(&good).unwrap()));
+    assert_eq!(component.installed_by, "command line");
+    assert_eq!(server.state.components.active().sha256(), component.sha256);
+
+    let (dir, file) = (path.clone(), wrong.clone());
+    let outcome = tokio::task::spawn_blocking(move || submit(&dir, &file, None, timeout)).await.unwrap().unwrap();
+    let Outcome::Refused { check, message } = outcome else { panic!("expected a refusal, got {outcome:?}") };
+    assert_eq!(check, "self-test", "{message}");
+    assert_eq!(server.state.components.active().sha256(), component.sha256, "a refused file changes nothing");
+    let left: Vec<_> = std::fs::read_dir(incoming_dir(&path)).unwrap().collect();
+    assert!(left.is_empty(), "the incoming folder is emptied: {left:?}");
+
+    let missing = tempfile::tempdir().unwrap();
+    let error = submit(missing.path(), &good, None, timeout).unwrap_err();
+    assert!(error.to_string().contains("start the server with --data-dir"), "{error}");
+}

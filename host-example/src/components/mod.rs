@@ -8,6 +8,7 @@
 //! the previous version.
 
 pub mod checks;
+pub mod incoming;
 pub mod reanalysis;
 pub mod self_test;
 
