@@ -23,10 +23,27 @@ pub struct FrameDecoder {
     carry: [u8; MAX_BLOCK_ALIGN],
     carry_len: usize,
     block: SampleBlock,
+    /// The decoded sample of every byte value, for the one-byte encodings (PCM8,
+    /// mu-law, A-law): a lookup per sample instead of the arithmetic.
+    byte_samples: Option<Box<[Sample; 256]>>,
 }
+
+/// One decoded sample: the float value (16-bit full scale = 1.0), the 16-bit value and
+/// whether it is clipped.
+type Sample = (f32, i16, bool);
 
 impl FrameDecoder {
     pub fn new(format: &WavFormat) -> Self {
+        let byte_samples = match format.encoding {
+            AudioEncoding::Pcm8 | AudioEncoding::Mulaw | AudioEncoding::Alaw => {
+                let mut table = Box::new([(0.0, 0, false); 256]);
+                for (byte, sample) in table.iter_mut().enumerate() {
+                    *sample = decode_byte(format.encoding, byte as u8);
+                }
+                Some(table)
+            }
+            _ => None,
+        };
         Self {
             encoding: format.encoding,
             channels: usize::from(format.channels),
@@ -34,6 +51,7 @@ impl FrameDecoder {
             carry: [0; MAX_BLOCK_ALIGN],
             carry_len: 0,
             block: SampleBlock::new(format.channels),
+            byte_samples,
         }
     }
 
@@ -72,12 +90,15 @@ impl FrameDecoder {
         let layout = Layout { channels: self.channels, block_align: self.block_align };
         self.block.reset(bytes.len() / self.block_align);
         let block = &mut self.block;
+        if let Some(table) = &self.byte_samples {
+            match self.channels {
+                1 => fill_bytes::<1>(bytes, table, block),
+                2 => fill_bytes::<2>(bytes, table, block),
+                _ => layout.fill(bytes, block, |bytes| table[usize::from(bytes[0])]),
+            }
+            return;
+        }
         match self.encoding {
-            AudioEncoding::Pcm8 => layout.fill(bytes, block, |bytes| {
-                // 8-bit WAV samples are unsigned with 128 as zero.
-                let value = i32::from(bytes[0]) - 128;
-                (value as f32 / 128.0, (value << 8) as i16, !(-126..=125).contains(&value))
-            }),
             AudioEncoding::Pcm16 => layout.fill(bytes, block, |bytes| {
                 let value = i16::from_le_bytes([bytes[0], bytes[1]]);
                 (f32::from(value) / 32768.0, value, !(-32766..=32765).contains(&value))
@@ -99,18 +120,49 @@ impl FrameDecoder {
                 let value = if value.is_finite() { value } else { 0.0 };
                 (value, to_i16(value), value.abs() >= FLOAT_CLIP_MAGNITUDE)
             }),
-            AudioEncoding::Mulaw => layout.fill(bytes, block, |bytes| {
-                let value = MULAW_TO_LINEAR[usize::from(bytes[0])];
-                (f32::from(value) / 32768.0, value, value.unsigned_abs() >= MULAW_CLIP_MAGNITUDE as u16)
-            }),
-            AudioEncoding::Alaw => layout.fill(bytes, block, |bytes| {
-                let value = ALAW_TO_LINEAR[usize::from(bytes[0])];
-                (f32::from(value) / 32768.0, value, value.unsigned_abs() >= ALAW_CLIP_MAGNITUDE as u16)
-            }),
+            // The one-byte encodings are decoded through `byte_samples`.
+            AudioEncoding::Pcm8 | AudioEncoding::Mulaw | AudioEncoding::Alaw => {}
             // The WAV parser never yields compressed encodings; their decoders produce
             // samples directly.
             AudioEncoding::Mp3 | AudioEncoding::Flac | AudioEncoding::Opus => layout.fill(bytes, block, |_| (0.0, 0, false)),
         }
+    }
+}
+
+/// Decodes one sample of a one-byte encoding.
+fn decode_byte(encoding: AudioEncoding, byte: u8) -> Sample {
+    match encoding {
+        AudioEncoding::Pcm8 => {
+            // 8-bit WAV samples are unsigned with 128 as zero.
+            let value = i32::from(byte) - 128;
+            (value as f32 / 128.0, (value << 8) as i16, !(-126..=125).contains(&value))
+        }
+        AudioEncoding::Mulaw => {
+            let value = MULAW_TO_LINEAR[usize::from(byte)];
+            (f32::from(value) / 32768.0, value, value.unsigned_abs() >= MULAW_CLIP_MAGNITUDE as u16)
+        }
+        AudioEncoding::Alaw => {
+            let value = ALAW_TO_LINEAR[usize::from(byte)];
+            (f32::from(value) / 32768.0, value, value.unsigned_abs() >= ALAW_CLIP_MAGNITUDE as u16)
+        }
+        _ => (0.0, 0, false),
+    }
+}
+
+/// Decodes frames of `CHANNELS` one-byte samples through `table`. The channel count
+/// is a constant, so the frame indexing needs no checks.
+fn fill_bytes<const CHANNELS: usize>(bytes: &[u8], table: &[Sample; 256], block: &mut SampleBlock) {
+    let (samples, pcm16, clipped) = block.buffers_mut();
+    for (channel, buffer) in samples.iter_mut().enumerate() {
+        let mut count = 0;
+        let frames = bytes.chunks_exact(CHANNELS).zip(pcm16.chunks_exact_mut(CHANNELS));
+        for (slot, (frame, values)) in buffer.iter_mut().zip(frames) {
+            let (sample, sample16, is_clipped) = table[usize::from(frame[channel])];
+            *slot = sample;
+            values[channel] = sample16;
+            count += u64::from(is_clipped);
+        }
+        clipped[channel] = count;
     }
 }
 
@@ -126,7 +178,7 @@ impl Layout {
     /// 16-bit value and whether the sample is clipped. One loop per channel, so `decode`
     /// is inlined into a loop that does nothing else.
     #[inline(always)]
-    fn fill(self, bytes: &[u8], block: &mut SampleBlock, decode: impl Fn(&[u8]) -> (f32, i16, bool)) {
+    fn fill(self, bytes: &[u8], block: &mut SampleBlock, decode: impl Fn(&[u8]) -> Sample) {
         let width = self.block_align / self.channels;
         let (samples, pcm16, clipped) = block.buffers_mut();
         for (channel, buffer) in samples.iter_mut().enumerate() {
@@ -168,10 +220,13 @@ pub fn to_i16_slice(samples: &[f32], output: &mut [i16]) {
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     let done = {
         use core::arch::wasm32::{
-            f32x4_abs, f32x4_add, f32x4_ge, f32x4_max, f32x4_min, f32x4_mul, f32x4_splat, f32x4_sub, f32x4_trunc,
-            i16x8_narrow_i32x4, i32x4_trunc_sat_f32x4, v128, v128_and, v128_bitselect, v128_load, v128_store,
+            f32x4_abs, f32x4_add, f32x4_eq, f32x4_ge, f32x4_mul, f32x4_pmax, f32x4_pmin, f32x4_splat, f32x4_sub,
+            f32x4_trunc, i16x8_narrow_i32x4, i32x4_sub, v128, v128_and, v128_bitselect, v128_load, v128_store,
         };
 
+        // 1.5 · 2^23: adding it to an integer below 2^22 in magnitude leaves the integer
+        // in the low bits of the sum, so subtracting its bits converts to i32 exactly.
+        const MAGIC: f32 = 12_582_912.0;
         let convert = |at: usize| {
             // SAFETY: the loop below passes `at + 4 <= samples.len()`; wasm loads need
             // no alignment.
@@ -181,9 +236,12 @@ pub fn to_i16_slice(samples: &[f32], output: &mut [i16]) {
             // 1.0 with the sign of `scaled` where the fraction is at least a half, else 0.
             let unit = v128_bitselect(scaled, f32x4_splat(1.0), f32x4_splat(-0.0));
             let away = v128_and(f32x4_ge(f32x4_abs(f32x4_sub(scaled, whole)), f32x4_splat(0.5)), unit);
-            // wasm's min and max keep a NaN lane NaN, which the conversion turns into 0.
-            let clamped = f32x4_min(f32x4_max(f32x4_add(whole, away), f32x4_splat(-32768.0)), f32x4_splat(32767.0));
-            i32x4_trunc_sat_f32x4(clamped)
+            let rounded = f32x4_add(whole, away);
+            // NaN lanes become 0, as in `to_i16`. The pseudo-minimum and -maximum are
+            // single instructions, unlike wasm's NaN-propagating `min` and `max`.
+            let finite = v128_and(rounded, f32x4_eq(rounded, rounded));
+            let clamped = f32x4_pmin(f32x4_pmax(finite, f32x4_splat(-32768.0)), f32x4_splat(32767.0));
+            i32x4_sub(f32x4_add(clamped, f32x4_splat(MAGIC)), f32x4_splat(MAGIC))
         };
 
         let mut at = 0;

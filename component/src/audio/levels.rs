@@ -67,24 +67,37 @@ impl LevelMeter {
 }
 
 /// Returns the largest sample magnitude, 0 for no samples. The maximum is exact in any
-/// order, so partial maxima give the same result as one pass.
+/// order, so partial maxima give the same result as one pass. It is a compare and
+/// select rather than `f32::max`, which is a call to `fmaxf` on wasm; decoded samples
+/// are never NaN.
 fn peak_magnitude(samples: &[f32]) -> f32 {
+    let larger = |peak: f32, value: f32| if value > peak { value } else { peak };
     let mut partial = [0.0f32; PARTIAL_SUMS];
     let mut groups = samples.chunks_exact(PARTIAL_SUMS);
     for group in &mut groups {
         for (peak, &sample) in partial.iter_mut().zip(group) {
-            *peak = peak.max(sample.abs());
+            *peak = larger(*peak, sample.abs());
         }
     }
-    let rest = groups.remainder().iter().fold(0.0f32, |peak, sample| peak.max(sample.abs()));
-    partial.iter().fold(rest, |peak, &value| peak.max(value))
+    let rest = groups.remainder().iter().fold(0.0f32, |peak, sample| larger(peak, sample.abs()));
+    partial.iter().fold(rest, |peak, &value| larger(peak, value))
 }
 
 /// Returns the sum of the squared samples, in double precision. The squares of f32
 /// values are exact in f64; only the order of the additions differs from a running sum.
 pub(crate) fn sum_of_squares(samples: &[f32]) -> f64 {
     let mut partial = [0.0f64; PARTIAL_SUMS];
-    let mut groups = samples.chunks_exact(PARTIAL_SUMS);
+    // Four groups per iteration: in wasmtime every loop iteration checks the epoch
+    // deadline, and Cranelift keeps the partial sums in memory across it.
+    let mut groups = samples.chunks_exact(4 * PARTIAL_SUMS);
+    for group in &mut groups {
+        for quarter in group.chunks_exact(PARTIAL_SUMS) {
+            for (sum, &sample) in partial.iter_mut().zip(quarter) {
+                *sum += f64::from(sample) * f64::from(sample);
+            }
+        }
+    }
+    let mut groups = groups.remainder().chunks_exact(PARTIAL_SUMS);
     for group in &mut groups {
         for (sum, &sample) in partial.iter_mut().zip(group) {
             *sum += f64::from(sample) * f64::from(sample);

@@ -181,6 +181,12 @@ impl Resampler {
             return;
         }
 
+        if self.input_step == 1 && self.period == 2 && self.residues[0].0 == self.residues[1].0 {
+            self.emit_doubled(first, end, output);
+            self.next_output = end;
+            return;
+        }
+
         for (residue, &(offset, phase)) in self.residues.iter().enumerate() {
             let residue = residue as u64;
             // Outputs `period * m + residue` for m in `first_m..end_m`.
@@ -215,6 +221,39 @@ impl Resampler {
             }
         }
         self.next_output = end;
+    }
+
+    /// Computes outputs `first..end` for a rate of exactly 8 kHz (twice as many outputs
+    /// as inputs): outputs `2m` and `2m + 1` read the same input window with two
+    /// kernels, so [`filter_pairs`] loads each input once for both.
+    fn emit_doubled(&self, first: u64, end: u64, output: &mut [f32]) {
+        let taps = 2 * self.half_taps;
+        let (offset, _) = self.residues[0];
+        let kernels = [self.residues[0].1, self.residues[1].1].map(|phase| &self.kernels[phase * taps..(phase + 1) * taps]);
+        let start_of = |m: u64| ((m + offset as u64) as i64 + 1 - self.half_taps as i64 - self.buffer_start) as usize;
+        let single = |index: u64| {
+            let m = index / 2;
+            dot(&self.buffer[start_of(m)..start_of(m) + taps], kernels[(index % 2) as usize])
+        };
+
+        // An odd first output and an odd end are computed on their own.
+        let mut index = first;
+        if index % 2 == 1 && index < end {
+            output[0] = single(index);
+            index += 1;
+        }
+        while index + 2 * LANES as u64 <= end {
+            let m = index / 2;
+            let window = &self.buffer[start_of(m)..start_of(m) + LANES - 1 + taps];
+            let pairs = filter_pairs(window, kernels[0], kernels[1]);
+            let at = (index - first) as usize;
+            output[at..at + 2 * LANES].copy_from_slice(&pairs);
+            index += 2 * LANES as u64;
+        }
+        while index < end {
+            output[(index - first) as usize] = single(index);
+            index += 1;
+        }
     }
 
     /// Drops the input that no later output reads.
@@ -259,9 +298,9 @@ fn filter_contiguous(window: &[f32], kernel: &[f32]) -> [f32; LANES] {
 /// [`filter_contiguous`] in wasm SIMD: LLVM does not vectorise the portable loop there.
 /// Each lane multiplies and adds in the same order, so the sums are the same.
 ///
-/// Not inlined, and the taps unrolled by four: in a small function Cranelift keeps the
-/// sums in registers, and every loop iteration in wasmtime also checks the epoch
-/// deadline.
+/// Not inlined, and the taps unrolled by four: every loop iteration in wasmtime checks
+/// the epoch deadline, which may call into the runtime, so Cranelift keeps values that
+/// live across iterations in memory; unrolling moves them once per four taps.
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 #[inline(never)]
 fn filter_contiguous(window: &[f32], kernel: &[f32]) -> [f32; LANES] {
@@ -318,6 +357,100 @@ fn filter_contiguous(window: &[f32], kernel: &[f32]) -> [f32; LANES] {
         v128_store(sums.as_mut_ptr().add(4).cast::<v128>(), high);
     }
     sums
+}
+
+/// Returns `LANES` consecutive outputs of each of two kernels over the same contiguous
+/// input, interleaved: `even[0], odd[0], even[1], ...`. Each output sums its taps in
+/// kernel order from 0.0, as [`dot`] does.
+#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+#[inline(always)]
+fn filter_pairs(window: &[f32], even: &[f32], odd: &[f32]) -> [f32; 2 * LANES] {
+    let mut pairs = [0.0f32; 2 * LANES];
+    if window.iter().fold(0u32, |bits, sample| bits | (sample.to_bits() << 1)) == 0 {
+        return pairs;
+    }
+    let mut sums = [[0.0f32; LANES]; 2];
+    for (tap, (&weight_even, &weight_odd)) in even.iter().zip(odd).enumerate() {
+        let column: &[f32; LANES] = window[tap..tap + LANES].try_into().expect("the window spans every lane");
+        for lane in 0..LANES {
+            sums[0][lane] += column[lane] * weight_even;
+            sums[1][lane] += column[lane] * weight_odd;
+        }
+    }
+    for lane in 0..LANES {
+        pairs[2 * lane] = sums[0][lane];
+        pairs[2 * lane + 1] = sums[1][lane];
+    }
+    pairs
+}
+
+/// [`filter_pairs`] in wasm SIMD, not inlined for the same reasons as
+/// [`filter_contiguous`].
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+#[inline(never)]
+fn filter_pairs(window: &[f32], even: &[f32], odd: &[f32]) -> [f32; 2 * LANES] {
+    use core::arch::wasm32::{
+        f32x4_add, f32x4_mul, f32x4_splat, i32x4_shl, i32x4_shuffle, u32x4_splat, v128, v128_any_true, v128_load,
+        v128_or, v128_store,
+    };
+
+    const { assert!(LANES == 8, "two vectors of four lanes") };
+    assert!(even.len() == odd.len() && window.len() >= even.len() + LANES - 1, "the window spans every lane");
+    let load = |at: usize| -> v128 {
+        debug_assert!(at + 4 <= window.len());
+        // SAFETY: every caller passes `at + 4 <= window.len()`, checked by the assert
+        // above for the taps; wasm loads need no alignment.
+        unsafe { v128_load(window.as_ptr().add(at).cast::<v128>()) }
+    };
+
+    let mut pairs = [0.0f32; 2 * LANES];
+    let mut bits = u32x4_splat(0);
+    let mut at = 0;
+    while at + 4 <= window.len() {
+        bits = v128_or(bits, load(at));
+        at += 4;
+    }
+    let rest = window[at..].iter().fold(0u32, |bits, sample| bits | sample.to_bits());
+    // Shifting out the sign bits counts -0.0 as zero.
+    if !v128_any_true(i32x4_shl(bits, 1)) && rest << 1 == 0 {
+        return pairs;
+    }
+
+    let zero = f32x4_splat(0.0);
+    let (mut even_low, mut even_high, mut odd_low, mut odd_high) = (zero, zero, zero, zero);
+    let mut step = |tap: usize| {
+        let (low, high) = (load(tap), load(tap + 4));
+        let (weight_even, weight_odd) = (f32x4_splat(even[tap]), f32x4_splat(odd[tap]));
+        even_low = f32x4_add(even_low, f32x4_mul(low, weight_even));
+        even_high = f32x4_add(even_high, f32x4_mul(high, weight_even));
+        odd_low = f32x4_add(odd_low, f32x4_mul(low, weight_odd));
+        odd_high = f32x4_add(odd_high, f32x4_mul(high, weight_odd));
+    };
+    // Unrolled by four: Cranelift keeps the sums in memory across each loop iteration,
+    // whose epoch check may call into the runtime.
+    let mut tap = 0;
+    while tap + 4 <= even.len() {
+        step(tap);
+        step(tap + 1);
+        step(tap + 2);
+        step(tap + 3);
+        tap += 4;
+    }
+    while tap < even.len() {
+        step(tap);
+        tap += 1;
+    }
+    let interleaved = [
+        i32x4_shuffle::<0, 4, 1, 5>(even_low, odd_low),
+        i32x4_shuffle::<2, 6, 3, 7>(even_low, odd_low),
+        i32x4_shuffle::<0, 4, 1, 5>(even_high, odd_high),
+        i32x4_shuffle::<2, 6, 3, 7>(even_high, odd_high),
+    ];
+    for (quarter, vector) in interleaved.into_iter().enumerate() {
+        // SAFETY: `pairs` holds four v128 values; wasm stores need no alignment.
+        unsafe { v128_store(pairs.as_mut_ptr().add(4 * quarter).cast::<v128>(), vector) };
+    }
+    pairs
 }
 
 /// Returns `LANES` outputs of one kernel whose inputs lie `step` samples apart.
