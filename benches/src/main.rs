@@ -11,9 +11,12 @@
 //! 4. the speech detector's accuracy on labelled speech (see [`accuracy`]);
 //! 5. the live event stream from NATS JetStream into SQLite (see [`stream`]).
 //!
-//! Usage: `callscope-bench --wasm PATH [--wasm-simd PATH] [--out PATH] [--runs N]
-//! [--nats-url URL] [--only stream]`. With `--only stream` only the live event stream
-//! is measured, and its section replaces the one in the existing output file.
+//! Usage: `callscope-bench --wasm PATH [--wasm-plain PATH] [--out PATH] [--runs N]
+//! [--nats-url URL] [--only audio|stream]`. `--wasm` is the component as built by
+//! default (with `+simd128`), `--wasm-plain` the same built without SIMD for comparison.
+//! With `--only stream` only the live event stream is measured, and its section replaces
+//! the one in the existing output file. With `--only audio` everything but the stream is
+//! measured, and the existing stream section is kept.
 
 mod accuracy;
 mod call;
@@ -28,8 +31,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use callscope_api_types::{AnalysisSettings, AudioSummary, CallAnalysis, ChannelLayout, Utterance};
-use callscope_component::audio::Recording;
-use callscope_component::audio::peaks::PeaksBuilder;
+use callscope_component::audio::{Pcm16Peaks, Recording};
 use callscope_host::{ComponentRuntime, RuntimeLimits};
 
 /// Bytes per `push` call, the host's default chunk size.
@@ -54,19 +56,28 @@ const DEFAULT_NATS_URL: &str = "nats://127.0.0.1:4222";
 
 struct Options {
     wasm: PathBuf,
-    wasm_simd: Option<PathBuf>,
+    wasm_plain: Option<PathBuf>,
     out: PathBuf,
     runs: usize,
     nats_url: String,
-    /// Measure only the live event stream and merge its section into `out`.
-    only_stream: bool,
+    sections: Sections,
+}
+
+/// The parts of BENCHMARKS.md that a run measures.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Sections {
+    All,
+    /// Everything but the live event stream, whose existing section is kept.
+    Audio,
+    /// The live event stream alone, merged into the existing file.
+    Stream,
 }
 
 fn main() -> Result<()> {
     let options = parse_options()?;
     let root = workspace_root();
 
-    if options.only_stream {
+    if options.sections == Sections::Stream {
         let stream = measure_stream(&options)?;
         let existing = std::fs::read_to_string(&options.out).unwrap_or_default();
         let markdown = report::merge_section(&existing, &report::render_stream(&stream)?);
@@ -82,29 +93,36 @@ fn main() -> Result<()> {
     eprintln!("native: {:?}", native.total);
     let component = time_component(&options.wasm, &call, options.runs)?;
     eprintln!("component: {:?}", component.total);
-    let simd = match &options.wasm_simd {
+    let plain = match &options.wasm_plain {
         Some(path) => {
             let timing = time_component(path, &call, options.runs)?;
-            eprintln!("component (simd128): {:?}", timing.total);
+            eprintln!("component without SIMD: {:?}", timing.total);
             Some(timing)
         }
         None => None,
     };
     let same_result = component.result == native.result;
 
-    let peaks = time_peaks(&root, options.runs)?;
+    let peaks = time_peaks(&root, &options.wasm, options.runs)?;
+    eprintln!("peaks: native {:?}, component {:?}", peaks.native, peaks.component);
     let accuracy = report::measure_accuracy(&root)?;
-    let stream = measure_stream(&options)?;
+    let stream_section = match options.sections {
+        Sections::Audio => {
+            let existing = std::fs::read_to_string(&options.out).unwrap_or_default();
+            report::stream_section(&existing).map(str::to_owned).unwrap_or_default()
+        }
+        _ => report::render_stream(&measure_stream(&options)?)?,
+    };
 
     let markdown = report::render(&report::Report {
         call: &call,
         native: &native,
         component: &component,
-        simd: simd.as_ref(),
+        plain: plain.as_ref(),
         same_result,
         peaks: &peaks,
         accuracy: &accuracy,
-        stream: &stream,
+        stream_section: &stream_section,
         runs: options.runs,
         root: &root,
     })?;
@@ -195,14 +213,23 @@ fn keep_fastest(best: &mut Option<CallTiming>, timing: CallTiming) {
 pub struct PeaksTiming {
     pub bytes: usize,
     pub memory_read: Duration,
-    pub peaks: Duration,
+    /// `Pcm16Peaks` fed the bytes in [`CHUNK_BYTES`] chunks, natively.
+    pub native: Duration,
+    /// The component's `pcm16-peaks` resource fed the same chunks by the host.
+    pub component: Duration,
+    pub same_result: bool,
 }
 
-fn time_peaks(root: &Path, runs: usize) -> Result<PeaksTiming> {
+fn time_peaks(root: &Path, wasm: &Path, runs: usize) -> Result<PeaksTiming> {
     let pcm = call::hour_of_pcm16(&root.join("fixtures/audio/joinly__OSR_us_000_0034_8k.wav"), HOUR_MS)?;
+    let cache = std::env::temp_dir().join("callscope-bench-cache");
+    let limits = RuntimeLimits { audio_chunk_bytes: CHUNK_BYTES, ..RuntimeLimits::default() };
+    let runtime = ComponentRuntime::load(wasm, &cache, limits).with_context(|| format!("loading {} failed", wasm.display()))?;
 
     let mut memory_read = Duration::MAX;
-    let mut peaks = Duration::MAX;
+    let mut native = Duration::MAX;
+    let mut component = Duration::MAX;
+    let mut results = None;
     for _ in 0..runs {
         let started = Instant::now();
         let mut sum = 0u64;
@@ -213,15 +240,21 @@ fn time_peaks(root: &Path, runs: usize) -> Result<PeaksTiming> {
         memory_read = memory_read.min(started.elapsed());
 
         let started = Instant::now();
-        let mut builder = PeaksBuilder::new(1, 16_000);
-        for pair in pcm.chunks_exact(2) {
-            let sample = i16::from_le_bytes([pair[0], pair[1]]);
-            builder.add_frame(&[f32::from(sample) / 32768.0]);
+        let mut peaks = Pcm16Peaks::new(1, 16_000);
+        for chunk in pcm.chunks(CHUNK_BYTES) {
+            peaks.push(chunk).context("native peaks failed")?;
         }
-        black_box(builder.finish());
-        peaks = peaks.min(started.elapsed());
+        let native_levels = black_box(peaks.finish().context("native peaks failed")?);
+        native = native.min(started.elapsed());
+
+        let started = Instant::now();
+        let component_levels =
+            runtime.pcm16_peaks(&mut Cursor::new(&pcm), 1, 16_000).context("peaks in the component failed")?;
+        component = component.min(started.elapsed());
+        results = Some((native_levels, component_levels));
     }
-    Ok(PeaksTiming { bytes: pcm.len(), memory_read, peaks })
+    let same_result = results.is_some_and(|(native, component)| native == component);
+    Ok(PeaksTiming { bytes: pcm.len(), memory_read, native, component, same_result })
 }
 
 fn parse_options() -> Result<Options> {
@@ -229,11 +262,11 @@ fn parse_options() -> Result<Options> {
     let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root.join("target"));
     let mut options = Options {
         wasm: target.join("wasm32-wasip2/release/callscope_component.wasm"),
-        wasm_simd: None,
+        wasm_plain: None,
         out: root.join("BENCHMARKS.md"),
         runs: 3,
         nats_url: std::env::var("CALLSCOPE_BENCH_NATS_URL").unwrap_or_else(|_| DEFAULT_NATS_URL.to_string()),
-        only_stream: false,
+        sections: Sections::All,
     };
 
     let mut args = std::env::args().skip(1);
@@ -241,7 +274,7 @@ fn parse_options() -> Result<Options> {
         let mut value = || args.next().with_context(|| format!("{arg} needs a value"));
         match arg.as_str() {
             "--wasm" => options.wasm = PathBuf::from(value()?),
-            "--wasm-simd" => options.wasm_simd = Some(PathBuf::from(value()?)),
+            "--wasm-plain" => options.wasm_plain = Some(PathBuf::from(value()?)),
             "--out" => options.out = PathBuf::from(value()?),
             "--runs" => {
                 let text = value()?;
@@ -249,15 +282,15 @@ fn parse_options() -> Result<Options> {
             }
             "--nats-url" => options.nats_url = value()?,
             "--only" => {
-                let section = value()?;
-                if section != "stream" {
-                    bail!("--only {section}: the only section that runs alone is `stream`");
-                }
-                options.only_stream = true;
+                options.sections = match value()?.as_str() {
+                    "audio" => Sections::Audio,
+                    "stream" => Sections::Stream,
+                    other => bail!("--only {other}: expected `audio` or `stream`"),
+                };
             }
             other => bail!(
-                "unknown argument {other}; usage: callscope-bench [--wasm PATH] [--wasm-simd PATH] [--out PATH] [--runs N] \
-                 [--nats-url nats://127.0.0.1:PORT] [--only stream]"
+                "unknown argument {other}; usage: callscope-bench [--wasm PATH] [--wasm-plain PATH] [--out PATH] [--runs N] \
+                 [--nats-url nats://127.0.0.1:PORT] [--only audio|stream]"
             ),
         }
     }

@@ -305,8 +305,14 @@ struct RecordingResource {
     recording: RefCell<audio::Recording>,
 }
 
+/// The `pcm16-peaks` resource; its methods take `&self` as well.
+struct Pcm16PeaksResource {
+    peaks: RefCell<audio::Pcm16Peaks>,
+}
+
 impl wit_audio::Guest for Component {
     type Recording = RecordingResource;
+    type Pcm16Peaks = Pcm16PeaksResource;
 
     fn encode_peaks(
         level: wit_audio::PeaksLevel,
@@ -364,6 +370,21 @@ impl wit_audio::GuestRecording for RecordingResource {
     }
 }
 
+impl wit_audio::GuestPcm16Peaks for Pcm16PeaksResource {
+    fn new(channels: u16, sample_rate: u32) -> Self {
+        Self { peaks: RefCell::new(audio::Pcm16Peaks::new(channels, sample_rate)) }
+    }
+
+    fn push(&self, chunk: Vec<u8>) -> Result<(), wit_audio::AudioError> {
+        self.peaks.borrow_mut().push(&chunk).map_err(audio_error)
+    }
+
+    fn finish(&self) -> Result<Vec<wit_audio::PeaksLevel>, wit_audio::AudioError> {
+        let levels = self.peaks.borrow_mut().finish().map_err(audio_error)?;
+        Ok(levels.into_iter().map(peaks_level).collect())
+    }
+}
+
 fn audio_error(error: audio::AudioError) -> wit_audio::AudioError {
     match error {
         audio::AudioError::InvalidAudio(message) => wit_audio::AudioError::InvalidAudio(message),
@@ -371,6 +392,10 @@ fn audio_error(error: audio::AudioError) -> wit_audio::AudioError {
         audio::AudioError::TooLarge(message) => wit_audio::AudioError::TooLarge(message),
         audio::AudioError::Finished => wit_audio::AudioError::Finished,
     }
+}
+
+fn peaks_level(level: api::PeaksLevel) -> wit_audio::PeaksLevel {
+    wit_audio::PeaksLevel { samples_per_pixel: level.samples_per_pixel, channels: level.channels, data: level.data }
 }
 
 fn audio_summary(summary: api::AudioSummary) -> wit_audio::AudioSummary {
@@ -387,15 +412,7 @@ fn audio_summary(summary: api::AudioSummary) -> wit_audio::AudioSummary {
                 clipped_samples: levels.clipped_samples,
             })
             .collect(),
-        peaks: summary
-            .peaks
-            .into_iter()
-            .map(|level| wit_audio::PeaksLevel {
-                samples_per_pixel: level.samples_per_pixel,
-                channels: level.channels,
-                data: level.data,
-            })
-            .collect(),
+        peaks: summary.peaks.into_iter().map(peaks_level).collect(),
         playback_wav_header: summary.playback_wav_header,
         findings: summary.findings.into_iter().map(finding_to_wit).collect(),
     }

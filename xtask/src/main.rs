@@ -17,7 +17,8 @@ const USAGE: &str = "usage: cargo xtask <command>
 commands:
   demo        build everything and start the demo on http://127.0.0.1:8080/
   test        build the wasm parts, install Chromium if missing, run every test
-  bench       measure speed and memory and write BENCHMARKS.md (release build)
+  bench       measure speed and memory and write BENCHMARKS.md (release build);
+              arguments after it go to callscope-bench, e.g. `--only audio`
   build       build the component, the widget and the host
   fixtures    regenerate fixtures/calls from ../shared/corpus (needs the corpus)";
 
@@ -149,31 +150,35 @@ fn demo(root: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Builds the component plainly and with `+simd128`, then runs the benchmark binary,
-/// which writes BENCHMARKS.md.
+/// Builds the component as usual (with `+simd128`, from `.cargo/config.toml`) and
+/// without SIMD for comparison, then runs the benchmark binary, which writes
+/// BENCHMARKS.md. Arguments after `bench` go to the benchmark binary (for example
+/// `--only audio`).
 fn bench(root: &Path) -> anyhow::Result<()> {
     ensure_wasm_targets(root)?;
     cargo(root, &["build", "--release", "--target", "wasm32-wasip2", "-p", "callscope-component"])?;
 
-    let simd_dir = target_dir(root).join("simd128");
+    let plain_dir = target_dir(root).join("wasm-plain");
     let cargo_program = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    eprintln!("xtask: cargo build (component with +simd128)");
+    eprintln!("xtask: cargo build (component without SIMD)");
     let status = Command::new(&cargo_program)
         .args(["build", "--release", "--target", "wasm32-wasip2", "-p", "callscope-component", "--target-dir"])
-        .arg(&simd_dir)
-        .env("RUSTFLAGS", "-C target-feature=+simd128")
+        .arg(&plain_dir)
+        .env("RUSTFLAGS", "-C target-feature=-simd128")
         .current_dir(root)
         .status()
-        .context("building the SIMD component")?;
+        .context("building the component without SIMD")?;
     if !status.success() {
-        bail!("building the component with +simd128 failed ({status})");
+        bail!("building the component without SIMD failed ({status})");
     }
 
     let wasm = target_dir(root).join("wasm32-wasip2/release/callscope_component.wasm");
-    let wasm_simd = simd_dir.join("wasm32-wasip2/release/callscope_component.wasm");
+    let wasm_plain = plain_dir.join("wasm32-wasip2/release/callscope_component.wasm");
     let mut args = vec!["run", "--release", "-p", "callscope-bench", "--"];
-    let (wasm, wasm_simd) = (wasm.to_string_lossy().into_owned(), wasm_simd.to_string_lossy().into_owned());
-    args.extend(["--wasm", wasm.as_str(), "--wasm-simd", wasm_simd.as_str()]);
+    let (wasm, wasm_plain) = (wasm.to_string_lossy().into_owned(), wasm_plain.to_string_lossy().into_owned());
+    args.extend(["--wasm", wasm.as_str(), "--wasm-plain", wasm_plain.as_str()]);
+    let extra: Vec<String> = std::env::args().skip(2).collect();
+    args.extend(extra.iter().map(String::as_str));
     cargo(root, &args)
 }
 

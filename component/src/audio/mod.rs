@@ -12,8 +12,10 @@
 //!
 //! Two mono files of one call (one per party) are decoded with two recordings and
 //! combined with [`parties::combine_parties`]; [`peaks_export`] writes a peaks level in
-//! the audiowaveform `.dat` and JSON formats.
+//! the audiowaveform `.dat` and JSON formats. [`Pcm16Peaks`] builds the peaks pyramid of
+//! raw 16-bit PCM alone, without the other measurements.
 
+mod block;
 mod compressed;
 mod decode;
 pub mod detect;
@@ -24,6 +26,7 @@ mod ogg;
 pub mod parties;
 pub mod peaks;
 pub mod peaks_export;
+mod pcm16_peaks;
 pub mod playback;
 mod resample;
 pub mod vad;
@@ -33,12 +36,14 @@ use callscope_api_types::Finding;
 use callscope_api_types::audio::{AudioEncoding, AudioFormat, AudioSummary, ChannelActivity};
 
 use self::compressed::CompressedInput;
+use self::block::{MAX_BLOCK_FRAMES, SampleBlock};
 use self::decode::{FLOAT_CLIP_MAGNITUDE, FrameDecoder};
 use self::detect::Container;
 use self::levels::LevelMeter;
 use self::limits::{MAX_CHANNELS, MAX_DURATION_MS, MAX_SAMPLE_RATE_HZ, MIN_SAMPLE_RATE_HZ};
 use self::ogg::OggOpusInput;
 use self::peaks::PeaksBuilder;
+pub use self::pcm16_peaks::Pcm16Peaks;
 use self::vad::ChannelVad;
 use self::wav::{WavEvent, WavFormat, WavParser};
 
@@ -251,10 +256,7 @@ impl WavInput {
                 WavEvent::Data(bytes) => {
                     if let (Some(decoder), Some(decoding)) = (&mut self.decoder, decoding.as_mut()) {
                         decoding.reserve_playback(bytes.len() / usize::from(decoding.format.channels), playback);
-                        decoder.decode(bytes, |frame| {
-                            let channels = usize::from(decoding.format.channels);
-                            decoding.add_frame(&frame.samples[..channels], &frame.clipped[..channels], playback);
-                        });
+                        decoder.decode(bytes, |block| decoding.add_block(block, playback));
                         decoding.check_length()?;
                     }
                 }
@@ -262,6 +264,40 @@ impl WavInput {
         }
         Ok(())
     }
+}
+
+/// Rejects a channel count or sample rate outside what is decoded.
+fn check_layout(channels: u16, sample_rate: u32) -> Result<(), AudioError> {
+    if channels == 0 {
+        return Err(AudioError::InvalidAudio("the audio stream declares 0 channels; the file is malformed".into()));
+    }
+    if channels > MAX_CHANNELS {
+        return Err(AudioError::Unsupported(format!(
+            "the audio stream declares {channels} channels; at most {MAX_CHANNELS} are decoded"
+        )));
+    }
+    if !(MIN_SAMPLE_RATE_HZ..=MAX_SAMPLE_RATE_HZ).contains(&sample_rate) {
+        return Err(AudioError::InvalidAudio(format!(
+            "the audio stream declares a sample rate of {sample_rate} Hz; expected {MIN_SAMPLE_RATE_HZ} to \
+             {MAX_SAMPLE_RATE_HZ} Hz"
+        )));
+    }
+    Ok(())
+}
+
+/// Returns the error for a stream of `frames` frames beyond the duration limit.
+fn too_long(frames: u64, sample_rate: u32, verb: &str) -> AudioError {
+    let hours = frames as f64 / f64::from(sample_rate) / 3600.0;
+    AudioError::TooLarge(format!(
+        "the recording {verb} {frames} frames ({hours:.1} h at {sample_rate} Hz); recordings up to {} h are \
+         accepted, split longer ones",
+        MAX_DURATION_MS / 3_600_000
+    ))
+}
+
+/// Returns the most frames a stream at `sample_rate` Hz may have.
+fn max_frames(sample_rate: u32) -> u64 {
+    MAX_DURATION_MS * u64::from(sample_rate) / 1000
 }
 
 /// The layout of the decoded stream, as the container declares it.
@@ -284,26 +320,13 @@ pub(crate) struct Decoding {
     transcode: bool,
     frames: u64,
     max_frames: u64,
+    /// Reused for the samples of decoders whose output is interleaved floats.
+    interleaved: SampleBlock,
 }
 
 impl Decoding {
     fn new(format: StreamFormat) -> Result<Self, AudioError> {
-        if format.channels == 0 {
-            return Err(AudioError::InvalidAudio("the audio stream declares 0 channels; the file is malformed".into()));
-        }
-        if format.channels > MAX_CHANNELS {
-            return Err(AudioError::Unsupported(format!(
-                "the audio stream declares {} channels; at most {MAX_CHANNELS} are decoded",
-                format.channels
-            )));
-        }
-        if !(MIN_SAMPLE_RATE_HZ..=MAX_SAMPLE_RATE_HZ).contains(&format.sample_rate) {
-            return Err(AudioError::InvalidAudio(format!(
-                "the audio stream declares a sample rate of {} Hz; expected {MIN_SAMPLE_RATE_HZ} to \
-                 {MAX_SAMPLE_RATE_HZ} Hz",
-                format.sample_rate
-            )));
-        }
+        check_layout(format.channels, format.sample_rate)?;
 
         Ok(Self {
             format,
@@ -312,7 +335,8 @@ impl Decoding {
             speech: (0..format.channels).map(|_| ChannelVad::new(format.sample_rate)).collect(),
             transcode: !format.encoding.browser_playable(),
             frames: 0,
-            max_frames: MAX_DURATION_MS * u64::from(format.sample_rate) / 1000,
+            max_frames: max_frames(format.sample_rate),
+            interleaved: SampleBlock::new(format.channels),
         })
     }
 
@@ -331,31 +355,30 @@ impl Decoding {
         }
     }
 
-    /// Measures one frame of `channels` samples scaled so that full scale is 1.0.
-    fn add_frame(&mut self, samples: &[f32], clipped: &[bool], playback: &mut Vec<u8>) {
-        self.levels.add_frame(samples, clipped);
-        self.peaks.add_frame(samples);
-        for (vad, &sample) in self.speech.iter_mut().zip(samples) {
-            vad.push(sample);
+    /// Measures a block of frames, each measurement one channel at a time.
+    fn add_block(&mut self, block: &SampleBlock, playback: &mut Vec<u8>) {
+        self.levels.add_block(block);
+        self.peaks.add_interleaved(block.pcm16());
+        for (channel, vad) in self.speech.iter_mut().enumerate() {
+            vad.push(block.channel(channel));
         }
         if self.transcode {
-            playback::push_pcm16_frame(samples, playback);
+            playback::push_pcm16(block.pcm16(), playback);
         }
-        self.frames += 1;
+        self.frames += block.frames() as u64;
     }
 
     /// Measures interleaved frames from a decoder whose output is float; a sample at or
     /// beyond one 16-bit step below full scale counts as clipped.
     fn add_interleaved(&mut self, samples: &[f32]) -> Result<(), AudioError> {
         let channels = usize::from(self.format.channels);
-        let mut clipped = [false; MAX_CHANNELS as usize];
+        let mut block = std::mem::take(&mut self.interleaved);
         let mut unused_playback = Vec::new();
-        for frame in samples.chunks_exact(channels) {
-            for (flag, sample) in clipped.iter_mut().zip(frame) {
-                *flag = sample.abs() >= FLOAT_CLIP_MAGNITUDE;
-            }
-            self.add_frame(frame, &clipped[..channels], &mut unused_playback);
+        for frames in samples.chunks(MAX_BLOCK_FRAMES * channels) {
+            block.fill_interleaved(frames, FLOAT_CLIP_MAGNITUDE);
+            self.add_block(&block, &mut unused_playback);
         }
+        self.interleaved = block;
         self.check_length()
     }
 
@@ -401,12 +424,6 @@ impl Decoding {
     }
 
     fn too_long(&self, frames: u64, verb: &str) -> AudioError {
-        let hours = frames as f64 / f64::from(self.format.sample_rate) / 3600.0;
-        AudioError::TooLarge(format!(
-            "the recording {verb} {frames} frames ({hours:.1} h at {} Hz); recordings up to {} h are \
-             accepted, split longer ones",
-            self.format.sample_rate,
-            MAX_DURATION_MS / 3_600_000
-        ))
+        too_long(frames, self.format.sample_rate, verb)
     }
 }

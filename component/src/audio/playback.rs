@@ -1,15 +1,16 @@
 //! Browser-playable PCM16 transcoding of sources that browsers do not play (G.711).
 
 use super::AudioError;
-use super::decode::to_i16;
 
 /// Size of the canonical PCM WAV header that [`wav_header`] writes.
 pub const WAV_HEADER_BYTES: usize = 44;
 
-/// Appends one frame as interleaved 16-bit little-endian samples.
-pub fn push_pcm16_frame(samples: &[f32], output: &mut Vec<u8>) {
-    for &sample in samples {
-        output.extend_from_slice(&to_i16(sample).to_le_bytes());
+/// Appends interleaved 16-bit samples as little-endian bytes.
+pub fn push_pcm16(samples: &[i16], output: &mut Vec<u8>) {
+    let start = output.len();
+    output.resize(start + samples.len() * 2, 0);
+    for (bytes, sample) in output[start..].chunks_exact_mut(2).zip(samples) {
+        bytes.copy_from_slice(&sample.to_le_bytes());
     }
 }
 

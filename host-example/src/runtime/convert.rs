@@ -235,6 +235,10 @@ fn encoding(value: wau::AudioEncoding) -> api::AudioEncoding {
     }
 }
 
+pub fn peaks_level(value: wau::PeaksLevel) -> api::PeaksLevel {
+    api::PeaksLevel { samples_per_pixel: value.samples_per_pixel, channels: value.channels, data: value.data }
+}
+
 pub fn audio_summary(value: wau::AudioSummary) -> api::AudioSummary {
     let format = value.format;
     api::AudioSummary {
@@ -257,11 +261,7 @@ pub fn audio_summary(value: wau::AudioSummary) -> api::AudioSummary {
                 clipped_samples: l.clipped_samples,
             })
             .collect(),
-        peaks: value
-            .peaks
-            .into_iter()
-            .map(|p| api::PeaksLevel { samples_per_pixel: p.samples_per_pixel, channels: p.channels, data: p.data })
-            .collect(),
+        peaks: value.peaks.into_iter().map(peaks_level).collect(),
         playback_wav_header: value.playback_wav_header,
         findings: value.findings.into_iter().map(finding).collect(),
     }

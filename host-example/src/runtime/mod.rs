@@ -309,6 +309,48 @@ impl ComponentRuntime {
         Ok((convert::audio_summary(summary), playback_bytes))
     }
 
+    /// Builds the waveform peaks of raw interleaved 16-bit little-endian PCM read from
+    /// `source`, with none of the other measurements of [`Self::decode_recording`].
+    /// Chunks of at most `audio_chunk_bytes` go straight from the reader's buffer into
+    /// the component, so a `Cursor` over bytes in memory is not copied on the host.
+    pub fn pcm16_peaks(
+        &self,
+        source: &mut dyn std::io::BufRead,
+        channels: u16,
+        sample_rate: u32,
+    ) -> Result<Vec<api::PeaksLevel>, ComponentError> {
+        let (mut store, plugin) = self.instantiate()?;
+        let peaks = plugin.callscope_plugin_audio().pcm16_peaks();
+        let handle = peaks.call_constructor(&mut store, channels, sample_rate).map_err(|e| self.classify(&store, e))?;
+
+        loop {
+            let buffered = source
+                .fill_buf()
+                .map_err(|e| ComponentError::Trap(format!("reading the PCM16 samples failed: {e}")))?;
+            if buffered.is_empty() {
+                break;
+            }
+            let chunk = &buffered[..buffered.len().min(self.limits.audio_chunk_bytes)];
+
+            // A fresh deadline per chunk, as in `decode_recording`.
+            store.set_epoch_deadline(self.limits.deadline_ticks());
+            peaks
+                .call_push(&mut store, handle, chunk)
+                .map_err(|e| self.classify(&store, e))?
+                .map_err(|e| ComponentError::Rejected(convert::audio_error(e)))?;
+            let consumed = chunk.len();
+            source.consume(consumed);
+        }
+
+        store.set_epoch_deadline(self.limits.deadline_ticks());
+        let levels = peaks
+            .call_finish(&mut store, handle)
+            .map_err(|e| self.classify(&store, e))?
+            .map_err(|e| ComponentError::Rejected(convert::audio_error(e)))?;
+        handle.resource_drop(&mut store).map_err(|e| self.classify(&store, e))?;
+        Ok(levels.into_iter().map(convert::peaks_level).collect())
+    }
+
     /// Derives turns, latencies, pauses and overlaps.
     pub fn analyze(
         &self,

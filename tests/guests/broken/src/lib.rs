@@ -27,7 +27,7 @@ wit_bindgen::generate!({
 });
 
 use exports::callscope::plugin::analysis::{CallAnalysis, ChannelActivity, ChannelLayout, Settings, Utterance};
-use exports::callscope::plugin::audio::{AudioError, AudioSummary, GuestRecording};
+use exports::callscope::plugin::audio::{AudioError, AudioSummary, GuestPcm16Peaks, GuestRecording, PeaksLevel};
 use exports::callscope::plugin::ingest::IngestError;
 use exports::callscope::plugin::types::NormalizedCall;
 
@@ -169,11 +169,28 @@ impl GuestRecording for NoRecording {
     }
 }
 
+struct NoPeaks;
+
+impl GuestPcm16Peaks for NoPeaks {
+    fn new(_channels: u16, _sample_rate: u32) -> Self {
+        NoPeaks
+    }
+
+    fn push(&self, _chunk: Vec<u8>) -> Result<(), AudioError> {
+        Err(AudioError::Unsupported("the broken test component builds no peaks".into()))
+    }
+
+    fn finish(&self) -> Result<Vec<PeaksLevel>, AudioError> {
+        Err(AudioError::Finished)
+    }
+}
+
 impl exports::callscope::plugin::audio::Guest for Broken {
     type Recording = NoRecording;
+    type Pcm16Peaks = NoPeaks;
 
     fn encode_peaks(
-        _level: exports::callscope::plugin::audio::PeaksLevel,
+        _level: PeaksLevel,
         _sample_rate: u32,
         _format: exports::callscope::plugin::audio::PeaksFormat,
         _bits: u8,
