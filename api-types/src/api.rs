@@ -85,7 +85,7 @@ pub struct PeaksWindow {
 pub struct Me {
     pub user: String,
     pub roles: Vec<String>,
-    /// What the roles grant, as the component's policy decided.
+    /// Permissions the roles grant, as the component's policy decided them.
     #[serde(default)]
     pub permissions: Vec<crate::Permission>,
 }
@@ -124,7 +124,7 @@ pub struct ReanalysisProgress {
     pub running: bool,
 }
 
-/// What the admin page shows about components.
+/// Component versions and re-analysis progress, as the admin page shows them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ComponentsStatus {
     pub active: InstalledComponent,

@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-/// What a user may do in callscope. Role names of the backoffice map to these through a
+/// An action a user may take in callscope. Role names of the backoffice map to these through a
 /// role map in configuration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -112,7 +112,7 @@ pub struct RedactedText {
     pub marks: Vec<RedactionMark>,
 }
 
-/// What an annotation can be attached to.
+/// Kind of target an annotation is attached to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum TargetKind {
@@ -153,7 +153,7 @@ pub struct Schema {
     pub labels: Vec<Label>,
 }
 
-/// Where an annotation sits on a call.
+/// Place of an annotation on a call.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "kebab-case")]
 pub enum Target {
@@ -180,7 +180,7 @@ impl Target {
 pub enum LabelValue {
     Boolean(bool),
     Numeric(f64),
-    /// A categorical option or free text; the label's kind says which.
+    /// A categorical option or free text; the label's kind decides which.
     Text(String),
 }
 
@@ -294,7 +294,7 @@ pub struct AuditEntry {
     pub user: Option<String>,
     /// For example `annotation.create`, `export`, `refused`.
     pub action: String,
-    /// What was acted on, such as a call or annotation id, or the refused path.
+    /// Object of the action, such as a call or annotation id, or the refused path.
     pub subject: String,
     pub detail: String,
 }

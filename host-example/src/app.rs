@@ -32,7 +32,7 @@ impl Default for HttpLimits {
     }
 }
 
-/// How the review queue samples calls without flags.
+/// Sampling of calls without flags for the review queue.
 #[derive(Debug, Clone, Copy)]
 pub struct ReviewSettings {
     /// Share of unflagged calls put in the queue, in thousandths.

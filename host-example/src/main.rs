@@ -60,7 +60,7 @@ struct InstallArgs {
     /// --component-key set. Default: `<component>.sig` when it exists.
     #[arg(long)]
     signature: Option<PathBuf>,
-    /// Seconds to wait for the server's answer.
+    /// Seconds to wait for the server's outcome.
     #[arg(long, default_value_t = 300)]
     timeout: u64,
 }

@@ -16,7 +16,7 @@ use crate::app::AppState;
 /// How often the server looks into the incoming folder.
 pub const POLL_INTERVAL: Duration = Duration::from_secs(1);
 
-/// What the server wrote back for one dropped file.
+/// Outcome the server writes back for one dropped file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "outcome", rename_all = "kebab-case")]
 pub enum Outcome {

@@ -26,7 +26,7 @@ pub struct Installed {
     pub info: api::InstalledComponent,
 }
 
-/// Why an install or rollback did not happen.
+/// Failure of an install or rollback.
 #[derive(Debug, thiserror::Error)]
 pub enum InstallError {
     #[error(transparent)]

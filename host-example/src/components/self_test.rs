@@ -24,10 +24,10 @@ const EXPECTED_UTTERANCES: [(api::Speaker, i64, i64); 8] = [
 ];
 
 /// Response latencies of the call from its event times: the user stops at 5000 and
-/// 9600 ms, the bot answers at 6200 and 10400 ms.
+/// 9600 ms, the bot starts at 6200 and 10400 ms.
 const EXPECTED_LATENCIES_MS: [i64; 2] = [1200, 800];
 
-/// Runs the self-test; the error says which result differed and how.
+/// Runs the self-test. The error names the result that differed and how.
 pub fn run(runtime: &ComponentRuntime) -> Result<(), String> {
     let failed = |step: &str, error: ComponentError| format!("{step} failed: {error}");
 

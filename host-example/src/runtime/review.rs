@@ -8,7 +8,7 @@ use super::bindings::exports::callscope::plugin::policy as wit_policy;
 use super::bindings::exports::callscope::plugin::redaction as wit_redaction;
 use super::{ComponentError, ComponentRuntime, RejectedInput, convert};
 
-/// What an annotation is checked against: the call's length, its utterances and its
+/// Bounds an annotation is checked against: the call's length, its utterances and its
 /// recording's channels.
 #[derive(Debug, Clone)]
 pub struct CallBounds {
@@ -34,7 +34,7 @@ pub struct RankedCall {
     pub reason: String,
 }
 
-/// How agreement compares values of one label.
+/// Scale on which agreement compares values of one label.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MeasurementLevel {
     Nominal,
@@ -351,7 +351,7 @@ fn target_to_wit(target: api::Target) -> wit::Target {
 }
 
 /// Converts an annotation; a text value is a categorical option or free text, as the
-/// label's kind says (an unknown label keeps it as text, and validation refuses it).
+/// label's kind defines (an unknown label keeps it as text, and validation refuses it).
 fn annotation_to_wit(schema: &api::Schema, input: &api::AnnotationInput) -> wit::AnnotationInput {
     let categorical = schema
         .labels
