@@ -207,17 +207,24 @@ fn test(root: &Path) -> anyhow::Result<()> {
 
 /// Makes rustup install the targets `rust-toolchain.toml` lists. rustup adds them when
 /// it installs the toolchain, but not when the toolchain was already present without
-/// them.
+/// them (as on a machine whose rustup came with a bare 1.95.0).
 fn ensure_wasm_targets(root: &Path) -> anyhow::Result<()> {
     let installed = Command::new("rustup").args(["target", "list", "--installed"]).current_dir(root).output();
     let listed = installed.map(|o| String::from_utf8_lossy(&o.stdout).into_owned()).unwrap_or_default();
     if listed.contains("wasm32-wasip2") && listed.contains("wasm32-unknown-unknown") {
         return Ok(());
     }
+    // `cargo run` sets RUSTUP_TOOLCHAIN for xtask, and with it set `rustup toolchain
+    // install` installs the bare toolchain without reading the targets from
+    // rust-toolchain.toml, so the targets are named here.
     eprintln!("xtask: installing the wasm targets named in rust-toolchain.toml");
-    let status = Command::new("rustup").args(["toolchain", "install"]).current_dir(root).status().context("running rustup")?;
+    let status = Command::new("rustup")
+        .args(["target", "add", "wasm32-wasip2", "wasm32-unknown-unknown"])
+        .current_dir(root)
+        .status()
+        .context("running rustup")?;
     if !status.success() {
-        bail!("`rustup toolchain install` failed ({status}); run it in {} to add the wasm targets", root.display());
+        bail!("`rustup target add wasm32-wasip2 wasm32-unknown-unknown` failed ({status}); run it in {} and retry", root.display());
     }
     Ok(())
 }
