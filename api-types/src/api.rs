@@ -111,6 +111,23 @@ pub struct InstalledComponent {
     pub size_bytes: u64,
     /// Name of the configured key whose ed25519 signature it carried, if any.
     pub signed_by: Option<String>,
+    /// What the component says about itself; absent for interface 0.1 components,
+    /// which cannot say, and in state files written before 0.2.
+    #[serde(default)]
+    pub describes_itself_as: Option<ComponentInfo>,
+}
+
+/// A component's own description of its build (interface 0.2 and later).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ComponentInfo {
+    /// Package name of the build, such as `callscope-component`.
+    pub name: String,
+    /// The build's release version, independent of the interface version.
+    pub version: String,
+    /// Payload formats it reads, in the order it tries them.
+    pub formats: Vec<String>,
+    /// Audio encodings it decodes.
+    pub audio_encodings: Vec<String>,
 }
 
 /// Progress of re-analysing stored calls with the active component.

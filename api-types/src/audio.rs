@@ -22,6 +22,36 @@ pub enum AudioEncoding {
 }
 
 impl AudioEncoding {
+    /// Every encoding the component decodes.
+    pub const ALL: [AudioEncoding; 10] = [
+        AudioEncoding::Pcm8,
+        AudioEncoding::Pcm16,
+        AudioEncoding::Pcm24,
+        AudioEncoding::Pcm32,
+        AudioEncoding::Float32,
+        AudioEncoding::Mulaw,
+        AudioEncoding::Alaw,
+        AudioEncoding::Mp3,
+        AudioEncoding::Flac,
+        AudioEncoding::Opus,
+    ];
+
+    /// The name used in JSON, such as `mulaw`.
+    pub fn name(self) -> &'static str {
+        match self {
+            AudioEncoding::Pcm8 => "pcm8",
+            AudioEncoding::Pcm16 => "pcm16",
+            AudioEncoding::Pcm24 => "pcm24",
+            AudioEncoding::Pcm32 => "pcm32",
+            AudioEncoding::Float32 => "float32",
+            AudioEncoding::Mulaw => "mulaw",
+            AudioEncoding::Alaw => "alaw",
+            AudioEncoding::Mp3 => "mp3",
+            AudioEncoding::Flac => "flac",
+            AudioEncoding::Opus => "opus",
+        }
+    }
+
     /// Whether common browsers play a file of this encoding as uploaded. G.711 WAV is
     /// not played by Chromium or Firefox, so it is transcoded to PCM16 for playback;
     /// MP3, FLAC and Ogg/Opus play in Chromium and Firefox and are served as uploaded.
@@ -101,4 +131,17 @@ pub struct AudioSummary {
     /// rate that differs from the one the call payload claims.
     #[serde(default)]
     pub findings: Vec<crate::Finding>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::AudioEncoding;
+
+    #[test]
+    fn encoding_names_match_their_json() {
+        for encoding in AudioEncoding::ALL {
+            let json = serde_json::to_string(&encoding).unwrap();
+            assert_eq!(json, format!("\"{}\"", encoding.name()));
+        }
+    }
 }

@@ -9,7 +9,9 @@
 //!    the same bytes;
 //! 3. the guest's linear-memory high-water mark over the one-hour call;
 //! 4. the speech detector's accuracy on labelled speech (see [`accuracy`]);
-//! 5. the live event stream from NATS JetStream into SQLite (see [`stream`]).
+//! 5. the live event stream from NATS JetStream into SQLite (see [`stream`]);
+//! 6. the component's cold start with and without the compiled-artifact cache (see
+//!    [`cold_start`]).
 //!
 //! Usage: `callscope-bench --wasm PATH [--wasm-plain PATH] [--out PATH] [--runs N]
 //! [--nats-url URL] [--only audio|stream]`. `--wasm` is the component as built by
@@ -20,6 +22,7 @@
 
 mod accuracy;
 mod call;
+mod cold_start;
 mod report;
 mod stream;
 
@@ -126,6 +129,10 @@ fn main() -> Result<()> {
         runs: options.runs,
         root: &root,
     })?;
+    let payload = std::fs::read(root.join("fixtures/payloads/vapi__end-of-call-report.complete.json"))?;
+    let cold = cold_start::measure(&options.wasm, &payload, options.runs)?;
+    eprintln!("cold start: compile {:?}, from the cache {:?}", cold.compile, cold.from_cache);
+    let markdown = report::merge_named_section(&markdown, cold_start::HEADING, &cold_start::render(&cold, options.runs));
     std::fs::write(&options.out, markdown).with_context(|| format!("writing {} failed", options.out.display()))?;
     eprintln!("wrote {}", options.out.display());
     Ok(())

@@ -421,7 +421,13 @@ pub fn stream_section(existing: &str) -> Option<&str> {
 /// Replaces the live event stream section of `existing` with `section`, keeping every
 /// other section. Appends it when `existing` has none.
 pub fn merge_section(existing: &str, section: &str) -> String {
-    let Some(start) = existing.find(&format!("{STREAM_HEADING}\n")) else {
+    merge_named_section(existing, STREAM_HEADING, section)
+}
+
+/// Replaces the section under `heading` (a `## ` line) of `existing` with `section`,
+/// keeping every other section. Appends it when `existing` has none.
+pub fn merge_named_section(existing: &str, heading: &str, section: &str) -> String {
+    let Some(start) = existing.find(&format!("{heading}\n")) else {
         let mut merged = existing.trim_end().to_string();
         if !merged.is_empty() {
             merged.push_str("\n\n");
@@ -429,7 +435,7 @@ pub fn merge_section(existing: &str, section: &str) -> String {
         merged.push_str(section);
         return merged;
     };
-    let after = start + STREAM_HEADING.len();
+    let after = start + heading.len();
     let end = existing[after..].find("\n## ").map_or(existing.len(), |at| after + at + 1);
     format!("{}{section}{}", &existing[..start], existing[end..].trim_start_matches('\n').to_string().as_str())
 }

@@ -11,9 +11,20 @@ use crate::{analysis, audio, ingest};
 
 mod review;
 
+// The default build exports the current interface. The `interface-0-1` feature builds
+// the same library against the frozen 0.1.0 interface, which has no `about` and whose
+// `compute-agreement` cannot fail: the host tests load it to prove that a host of this
+// version still serves components built for the previous minor version.
+#[cfg(not(feature = "interface-0-1"))]
 wit_bindgen::generate!({
     world: "plugin",
     path: "../wit",
+});
+
+#[cfg(feature = "interface-0-1")]
+wit_bindgen::generate!({
+    world: "plugin",
+    path: "../wit-previous/0.1.0",
 });
 
 use exports::callscope::plugin::analysis as wit_analysis;
@@ -24,6 +35,21 @@ use exports::callscope::plugin::types as wit;
 struct Component;
 
 export!(Component);
+
+#[cfg(not(feature = "interface-0-1"))]
+impl exports::callscope::plugin::about::Guest for Component {
+    fn describe() -> exports::callscope::plugin::about::ComponentInfo {
+        exports::callscope::plugin::about::ComponentInfo {
+            name: env!("CARGO_PKG_NAME").to_string(),
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            formats: ingest::format_names(),
+            audio_encodings: api::AudioEncoding::ALL
+                .iter()
+                .map(|encoding| encoding.name().to_string())
+                .collect(),
+        }
+    }
+}
 
 impl wit_ingest::Guest for Component {
     fn detect_format(payload: Vec<u8>) -> Result<String, wit_ingest::IngestError> {

@@ -18,7 +18,7 @@ use wasmtime::{Config, Engine, Store};
 
 use crate::app::HttpLimits;
 use crate::recording_fetch::RecordingFetchConfig;
-use crate::runtime::{INTERFACE_VERSION, RuntimeLimits};
+use crate::runtime::{ACCEPTED_INTERFACES, INTERFACE_VERSION, RuntimeLimits};
 
 /// The checked-in allowlist: one import name per line, `#` starts a comment.
 pub const ALLOWED_IMPORTS: &str = include_str!("../../wit/allowed-imports.txt");
@@ -123,8 +123,10 @@ pub struct ComponentReport {
     pub sha256: String,
     /// Versions of the `callscope:plugin` package among the export names.
     pub interface_versions: Vec<String>,
-    /// The interface version this host implements.
+    /// The newest interface version this host implements.
     pub host_interface_version: String,
+    /// The interface versions this host serves, such as `0.2.x`.
+    pub host_accepts: Vec<String>,
     pub imports: Vec<ImportEntry>,
     pub exports: Vec<ExportEntry>,
     pub limits: LimitsReport,
@@ -192,6 +194,7 @@ pub fn inspect_file(path: &Path, limits: &HostLimits) -> Result<ComponentReport,
         sha256: hex::encode(Sha256::digest(&bytes)),
         interface_versions: interface_versions.into_iter().collect(),
         host_interface_version: INTERFACE_VERSION.to_owned(),
+        host_accepts: ACCEPTED_INTERFACES.iter().map(|v| format!("{v}.x")).collect(),
         imports,
         exports,
         limits: limits_report(&engine, limits),
@@ -257,7 +260,12 @@ pub fn write_text(report: &ComponentReport, out: &mut impl std::fmt::Write) -> s
     } else {
         report.interface_versions.join(", ")
     };
-    writeln!(out, "interface   {PLUGIN_PACKAGE}@{versions} (this host: {})", report.host_interface_version)?;
+    writeln!(
+        out,
+        "interface   {PLUGIN_PACKAGE}@{versions} (this host: {}, accepts {})",
+        report.host_interface_version,
+        report.host_accepts.join(" and ")
+    )?;
 
     writeln!(out)?;
     let disallowed = report.disallowed_imports().len();

@@ -45,8 +45,9 @@ fn inspect_prints_imports_exports_and_limits() {
         assert!(stdout.contains(&format!("  {import}\n")), "lists {import}:\n{stdout}");
     }
     assert!(!stdout.contains("NOT ALLOWED"), "{stdout}");
-    assert!(stdout.contains("interface   callscope:plugin@0.1.0 (this host: 0.1.0)"), "{stdout}");
-    assert!(stdout.contains("callscope:plugin/ingest@0.1.0 (instance)"), "{stdout}");
+    assert!(stdout.contains("interface   callscope:plugin@0.2.0 (this host: 0.2.0, accepts 0.2.x and 0.1.x)"), "{stdout}");
+    assert!(stdout.contains("callscope:plugin/ingest@0.2.0 (instance)"), "{stdout}");
+    assert!(stdout.contains("callscope:plugin/about@0.2.0 (instance)\n      describe\n"), "{stdout}");
     assert!(stdout.contains("guest memory per instance    268435456 bytes (256 MiB)"), "{stdout}");
     assert!(stdout.contains("deadline per call            10000 ms"), "{stdout}");
     assert!(stdout.contains("recording fetch hosts        none (never fetched)"), "{stdout}");
@@ -67,7 +68,8 @@ fn inspect_json_matches_allowlist() {
     assert_eq!(imports, expected);
     assert!(report["imports"].as_array().unwrap().iter().all(|i| i["allowed"] == true));
     assert_eq!(report["sha256"].as_str().unwrap().len(), 64);
-    assert_eq!(report["interface_versions"], serde_json::json!(["0.1.0"]));
+    assert_eq!(report["interface_versions"], serde_json::json!(["0.2.0"]));
+    assert_eq!(report["host_accepts"], serde_json::json!(["0.2.x", "0.1.x"]));
     assert_eq!(report["limits"]["max_payload_bytes"], 16 << 20);
     assert_eq!(report["limits"]["recording_hosts"], serde_json::json!(["recordings.example.com"]));
 }

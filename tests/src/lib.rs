@@ -40,6 +40,12 @@ pub fn quiet_broken_component_wasm() -> PathBuf {
     artifact("CALLSCOPE_QUIET_BROKEN_COMPONENT_WASM")
 }
 
+/// The same component source built against the frozen interface 0.1.0
+/// (`wit-previous/0.1.0/`), as a component released before interface 0.2 is.
+pub fn previous_interface_component_wasm() -> PathBuf {
+    artifact("CALLSCOPE_COMPONENT_0_1_WASM")
+}
+
 /// The component with a custom section appended: the same code under another sha256,
 /// as a rebuild of the same source with a new version stamp would be.
 pub fn restamped_component(stamp: &str) -> Vec<u8> {

@@ -1239,6 +1239,8 @@ async fn admin_install_rejected_with_check() {
     let short = browser.wait_for("[data-testid=active-sha]").await;
     assert_eq!(short.text().await.unwrap(), before.active.sha256[..12], "the page shortens the sha256 to 12 digits");
     assert_eq!(short.attr("title").await.unwrap().as_deref(), Some(before.active.sha256.as_str()), "the tooltip has the full sha256");
+    let build = browser.wait_for("[data-testid=active-build]").await.text().await.unwrap();
+    assert_eq!(build, format!("callscope-component {}", env!("CARGO_PKG_VERSION")), "the page names the build the component describes");
     browser.wait_for("[data-testid=no-previous]").await;
     let button = browser.wait_for("[data-testid=install-submit]").await;
     assert!(button.attr("disabled").await.unwrap().is_some(), "Install is disabled before a file is chosen");

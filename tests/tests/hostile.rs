@@ -158,8 +158,8 @@ fn inspect_reports_real_component() {
         hex::encode(sha2::Sha256::digest(std::fs::read(&wasm).unwrap()))
     };
     assert_eq!(report.sha256, expected_sha);
-    assert_eq!(report.interface_versions, vec!["0.1.0".to_owned()]);
-    let ingest = report.exports.iter().find(|e| e.name == "callscope:plugin/ingest@0.1.0").expect("the ingest export");
+    assert_eq!(report.interface_versions, vec!["0.2.0".to_owned()]);
+    let ingest = report.exports.iter().find(|e| e.name == "callscope:plugin/ingest@0.2.0").expect("the ingest export");
     assert_eq!(ingest.kind, "instance");
     assert!(ingest.functions.iter().any(|f| f == "normalize"), "{:?}", ingest.functions);
     assert_eq!(report.limits.memory_bytes, 256 << 20);

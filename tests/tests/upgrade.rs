@@ -9,9 +9,10 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use callscope_api_types as api;
 use callscope_host::RuntimeLimits;
 use callscope_host::components::{ComponentSlot, SigningKey};
+use callscope_host::runtime::{ComponentError, MeasurementLevel, RejectedInput};
 use callscope_tests::{
-    CSRF_HEADER, ServerOptions, TestServer, broken_component_wasm, component_wasm, fixture, import_form, quiet_broken_component_wasm,
-    restamped_component,
+    CSRF_HEADER, ServerOptions, TestServer, broken_component_wasm, component_wasm, fixture, import_form, load_runtime,
+    previous_interface_component_wasm, quiet_broken_component_wasm, restamped_component,
 };
 use ed25519_dalek::Signer;
 
@@ -97,7 +98,7 @@ async fn good_version_installs_under_load_and_calls_are_reanalysed() {
     let response = install(&server, &admin, new_bytes, None).await;
     assert_eq!(response.status(), 201, "{}", response.text().await.unwrap_or_default());
     let installed: api::InstalledComponent = response.json().await.unwrap();
-    assert_eq!((installed.sha256.as_str(), installed.installed_by.as_str(), installed.interface_version.as_str()), (new_sha.as_str(), "admin", "0.1.0"));
+    assert_eq!((installed.sha256.as_str(), installed.installed_by.as_str(), installed.interface_version.as_str()), (new_sha.as_str(), "admin", "0.2.0"));
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     stop.store(true, Ordering::Relaxed);
     let mut imported = Vec::new();
@@ -307,4 +308,102 @@ async fn command_line_install_goes_through_the_incoming_folder() {
     let missing = tempfile::tempdir().unwrap();
     let error = submit(missing.path(), &good, None, timeout).unwrap_err();
     assert!(error.to_string().contains("start the server with --data-dir"), "{error}");
+}
+
+/// Imports the complete Vapi fixture as a new call, with `vendor_id` as its call id,
+/// and returns its detail.
+async fn import_vapi_call(server: &TestServer, admin: &reqwest::Client, vendor_id: &str) -> api::CallDetail {
+    let payload = std::fs::read_to_string(fixture("payloads/vapi__end-of-call-report.complete.json")).unwrap();
+    let payload = payload.replacen("\"id\":", &format!("\"id\": \"{vendor_id}\", \"oldId\":"), 1);
+    let response = admin
+        .post(server.url("/callscope/api/calls"))
+        .header(CSRF_HEADER.0, CSRF_HEADER.1)
+        .multipart(import_form(payload.into_bytes(), None, vendor_id))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201, "{}", response.text().await.unwrap_or_default());
+    let summary: api::CallSummary = response.json().await.unwrap();
+    admin.get(server.url(&format!("/callscope/api/calls/{}", summary.id))).send().await.unwrap().json().await.unwrap()
+}
+
+#[tokio::test]
+async fn previous_interface_version_installs_serves_and_rolls_back() {
+    let server = TestServer::start(ServerOptions { load_samples: true, ..Default::default() }).await;
+    let admin = server.client_for("admin").await;
+
+    let current = status(&server, &admin).await.active;
+    assert_eq!(current.interface_version, "0.2.0");
+    let described = current.describes_itself_as.expect("a 0.2 component describes itself");
+    assert_eq!((described.name.as_str(), described.version.as_str()), ("callscope-component", env!("CARGO_PKG_VERSION")));
+    assert!(described.formats.iter().any(|f| f == "vapi"), "{:?}", described.formats);
+    assert!(described.audio_encodings.iter().any(|e| e == "mulaw"), "{:?}", described.audio_encodings);
+    let on_current = import_vapi_call(&server, &admin, "on-0.2").await;
+
+    // The same source built against interface 0.1.0 passes every check and serves.
+    let previous_bytes = std::fs::read(previous_interface_component_wasm()).unwrap();
+    let response = install(&server, &admin, previous_bytes.clone(), None).await;
+    assert_eq!(response.status(), 201, "{}", response.text().await.unwrap_or_default());
+    let installed: api::InstalledComponent = response.json().await.unwrap();
+    assert_eq!((installed.interface_version.as_str(), installed.describes_itself_as.as_ref()), ("0.1.0", None));
+    assert_eq!(installed.sha256, sha256(&previous_bytes));
+
+    let on_previous = import_vapi_call(&server, &admin, "on-0.1").await;
+    assert_eq!(on_previous.analysed_by.interface_version, "0.1.0");
+    assert_eq!(on_previous.analysed_by.sha256, installed.sha256);
+    assert_eq!(on_previous.analysis, on_current.analysis, "both versions of the same code analyse a call alike");
+
+    // Review endpoints run on the 0.1 component too.
+    let agreement = admin.get(server.url("/callscope/api/review/agreement")).send().await.unwrap();
+    assert_eq!(agreement.status(), 200, "{}", agreement.text().await.unwrap_or_default());
+
+    let rolled: api::ComponentsStatus = admin
+        .post(server.url("/callscope/api/admin/components/rollback"))
+        .header(CSRF_HEADER.0, CSRF_HEADER.1)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(rolled.active.sha256, current.sha256);
+    assert_eq!(rolled.active.interface_version, "0.2.0");
+    let after_rollback = import_vapi_call(&server, &admin, "after-rollback").await;
+    assert_eq!(after_rollback.analysed_by.interface_version, "0.2.0");
+}
+
+#[test]
+fn agreement_on_a_non_number_is_refused_by_0_2_and_traps_in_0_1() {
+    let ratings = [
+        ("call-1".to_owned(), "ann".to_owned(), "3".to_owned()),
+        ("call-1".to_owned(), "bob".to_owned(), "loud".to_owned()),
+    ];
+
+    let current = load_runtime(&component_wasm(), RuntimeLimits::default());
+    match current.compute_agreement("score", &ratings, MeasurementLevel::Interval) {
+        Err(ComponentError::Rejected(RejectedInput::InvalidAnnotation(message))) => {
+            assert!(message.contains("loud") && message.contains("score"), "{message}");
+        }
+        other => panic!("interface 0.2 should refuse the rating \"loud\": {other:?}"),
+    }
+
+    let previous = load_runtime(&previous_interface_component_wasm(), RuntimeLimits::default());
+    assert_eq!(previous.interface_version(), "0.1.0");
+    assert!(previous.describe().unwrap().is_none());
+    match previous.compute_agreement("score", &ratings, MeasurementLevel::Interval) {
+        Err(ComponentError::Trap(message)) => assert!(message.contains("loud"), "{message}"),
+        other => panic!("interface 0.1 cannot refuse, so it traps: {other:?}"),
+    }
+
+    // Numbers give the same result on both.
+    let numbers = [
+        ("call-1".to_owned(), "ann".to_owned(), "3".to_owned()),
+        ("call-1".to_owned(), "bob".to_owned(), "4".to_owned()),
+        ("call-2".to_owned(), "ann".to_owned(), "1".to_owned()),
+        ("call-2".to_owned(), "bob".to_owned(), "1".to_owned()),
+    ];
+    let on_current = current.compute_agreement("score", &numbers, MeasurementLevel::Interval).unwrap();
+    let on_previous = previous.compute_agreement("score", &numbers, MeasurementLevel::Interval).unwrap();
+    assert_eq!(on_current, on_previous);
+    assert_eq!(on_current.items, 2);
 }

@@ -81,6 +81,8 @@ struct Built {
     /// The broken component without its socket probe, so it imports only allowed
     /// interfaces and fails the install self-test instead.
     quiet_broken_component: PathBuf,
+    /// The component built against the frozen interface 0.1.0 in `wit-previous/`.
+    previous_interface_component: PathBuf,
     widget_dir: PathBuf,
 }
 
@@ -89,7 +91,12 @@ struct Built {
 fn build_wasm(root: &Path) -> anyhow::Result<Built> {
     ensure_wasm_targets(root)?;
     let wasm_dir = target_dir(root).join("wasm32-wasip2/release");
-    // Both builds write the same file name: build the quiet one first and set it aside.
+    // Variants write the same file name as the default builds: build each first and set
+    // it aside. The previous-interface component proves a host still serves 0.1.x.
+    cargo(root, &["build", "--release", "--target", "wasm32-wasip2", "-p", "callscope-component", "--features", "interface-0-1"])?;
+    let previous_interface_component = wasm_dir.join("callscope_component_interface_0_1.wasm");
+    std::fs::copy(wasm_dir.join("callscope_component.wasm"), &previous_interface_component)
+        .context("setting the interface 0.1 component aside")?;
     cargo(root, &["build", "--release", "--target", "wasm32-wasip2", "-p", "callscope-broken-guest", "--no-default-features"])?;
     let quiet_broken_component = wasm_dir.join("callscope_broken_guest_quiet.wasm");
     std::fs::copy(wasm_dir.join("callscope_broken_guest.wasm"), &quiet_broken_component)
@@ -104,6 +111,7 @@ fn build_wasm(root: &Path) -> anyhow::Result<Built> {
         component: wasm_dir.join("callscope_component.wasm"),
         broken_component: wasm_dir.join("callscope_broken_guest.wasm"),
         quiet_broken_component,
+        previous_interface_component,
         widget_dir,
     })
 }
@@ -195,6 +203,7 @@ fn test(root: &Path) -> anyhow::Result<()> {
         .env("CALLSCOPE_COMPONENT_WASM", &built.component)
         .env("CALLSCOPE_BROKEN_COMPONENT_WASM", &built.broken_component)
         .env("CALLSCOPE_QUIET_BROKEN_COMPONENT_WASM", &built.quiet_broken_component)
+        .env("CALLSCOPE_COMPONENT_0_1_WASM", &built.previous_interface_component)
         .env("CALLSCOPE_WIDGET_DIR", &built.widget_dir)
         .current_dir(root)
         .status()

@@ -178,36 +178,22 @@ impl wit_annotation::Guest for Component {
             .collect()
     }
 
+    #[cfg(not(feature = "interface-0-1"))]
+    fn compute_agreement(
+        ratings: Vec<wit_annotation::Rating>,
+        level: wit_annotation::MeasurementLevel,
+    ) -> Result<wit_annotation::Agreement, String> {
+        agreement(ratings, level).map_err(|error| error.to_string())
+    }
+
+    #[cfg(feature = "interface-0-1")]
     fn compute_agreement(
         ratings: Vec<wit_annotation::Rating>,
         level: wit_annotation::MeasurementLevel,
     ) -> wit_annotation::Agreement {
-        let ratings: Vec<annotation::Rating> = ratings
-            .into_iter()
-            .map(|rating| annotation::Rating {
-                item: rating.item,
-                annotator: rating.annotator,
-                value: rating.value,
-            })
-            .collect();
-        let level = match level {
-            wit_annotation::MeasurementLevel::Nominal => annotation::MeasurementLevel::Nominal,
-            wit_annotation::MeasurementLevel::Interval => annotation::MeasurementLevel::Interval,
-        };
-
-        // NOTE: The WIT function returns no error, so a value that is not a number at
-        // the interval level traps, which the host reports as a failed request. The
-        // host only sends numbers for numeric labels, which the schema validated.
-        let agreement = annotation::compute_agreement(&ratings, level)
-            .unwrap_or_else(|error| panic!("compute-agreement: {error}"));
-
-        wit_annotation::Agreement {
-            annotators: agreement.annotators,
-            items: agreement.items,
-            cohen_kappa: agreement.cohen_kappa,
-            krippendorff_alpha: agreement.krippendorff_alpha,
-            observed_agreement: agreement.observed_agreement,
-        }
+        // NOTE: Interface 0.1.0 returns no error, so a value that is not a number at the
+        // interval level traps, which the host reports as a failed request.
+        agreement(ratings, level).unwrap_or_else(|error| panic!("compute-agreement: {error}"))
     }
 
     fn export_rows(
@@ -345,4 +331,30 @@ fn input_from_wit(input: wit_annotation::AnnotationInput) -> api::AnnotationInpu
         },
         comment: input.comment,
     }
+}
+
+fn agreement(
+    ratings: Vec<wit_annotation::Rating>,
+    level: wit_annotation::MeasurementLevel,
+) -> Result<wit_annotation::Agreement, annotation::AgreementError> {
+    let ratings: Vec<annotation::Rating> = ratings
+        .into_iter()
+        .map(|rating| annotation::Rating {
+            item: rating.item,
+            annotator: rating.annotator,
+            value: rating.value,
+        })
+        .collect();
+    let level = match level {
+        wit_annotation::MeasurementLevel::Nominal => annotation::MeasurementLevel::Nominal,
+        wit_annotation::MeasurementLevel::Interval => annotation::MeasurementLevel::Interval,
+    };
+    let agreement = annotation::compute_agreement(&ratings, level)?;
+    Ok(wit_annotation::Agreement {
+        annotators: agreement.annotators,
+        items: agreement.items,
+        cohen_kappa: agreement.cohen_kappa,
+        krippendorff_alpha: agreement.krippendorff_alpha,
+        observed_agreement: agreement.observed_agreement,
+    })
 }

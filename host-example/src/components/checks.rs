@@ -7,13 +7,19 @@ use std::path::Path;
 
 use ed25519_dalek::{Signature, Verifier, VerifyingKey};
 
-use crate::runtime::{Compiled, ComponentRuntime, RuntimeLimits};
+use crate::runtime::{Compiled, ComponentRuntime, RuntimeLimits, accepted_minor, exported_version};
 
-/// Interfaces every callscope component exports.
+/// Interfaces every callscope component exports, in every accepted version.
 pub const REQUIRED_INTERFACES: [&str; 7] = ["types", "ingest", "audio", "analysis", "policy", "redaction", "annotation"];
 
-/// WIT package versions this host serves: `major.minor` prefixes.
-pub const ACCEPTED_VERSIONS: [&str; 1] = ["0.1"];
+/// Interfaces a component of the accepted `major.minor` version exports.
+fn required_interfaces(minor: &str) -> Vec<&'static str> {
+    let mut required = REQUIRED_INTERFACES.to_vec();
+    if minor != "0.1" {
+        required.push("about");
+    }
+    required
+}
 
 /// A failed install check and its reason.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -99,31 +105,16 @@ fn check_header(bytes: &[u8]) -> Result<(), Refusal> {
 }
 
 /// Returns the single WIT package version of the callscope exports when this host
-/// accepts it.
+/// accepts it and every interface of that version is there.
 fn check_interface(exports: &[String]) -> Result<String, Refusal> {
-    let mut versions = std::collections::BTreeSet::new();
-    let mut found = Vec::new();
-    for export in exports {
-        if let Some((interface, version)) = export.strip_prefix("callscope:plugin/").and_then(|rest| rest.split_once('@')) {
-            versions.insert(version.to_owned());
-            found.push(interface.to_owned());
-        }
-    }
-    let accepted = ACCEPTED_VERSIONS.map(|v| format!("{v}.x")).join(" or ");
-    let version = match versions.len() {
-        0 => {
-            return Err(Refusal::new(
-                "interface",
-                format!("it exports no callscope:plugin interface (its exports: {exports:?}); this host needs callscope:plugin@{accepted}"),
-            ));
-        }
-        1 => versions.into_iter().next().unwrap_or_default(),
-        _ => return Err(Refusal::new("interface", format!("it mixes callscope:plugin versions {versions:?}"))),
-    };
-    if !ACCEPTED_VERSIONS.iter().any(|prefix| version.strip_prefix(prefix).is_some_and(|rest| rest.starts_with('.'))) {
-        return Err(Refusal::new("interface", format!("it exports callscope:plugin@{version}; this host accepts {accepted}")));
-    }
-    let missing: Vec<_> = REQUIRED_INTERFACES.iter().filter(|name| !found.iter().any(|f| f == *name)).collect();
+    let version = exported_version(exports).map_err(|message| Refusal::new("interface", message))?;
+    let minor = accepted_minor(&version).map_err(|message| Refusal::new("interface", message))?;
+    let found: Vec<&str> = exports
+        .iter()
+        .filter_map(|export| export.strip_prefix("callscope:plugin/").and_then(|rest| rest.split_once('@')))
+        .map(|(interface, _)| interface)
+        .collect();
+    let missing: Vec<&str> = required_interfaces(minor).into_iter().filter(|name| !found.contains(name)).collect();
     if !missing.is_empty() {
         return Err(Refusal::new("interface", format!("it does not export the interfaces {missing:?} of callscope:plugin@{version}")));
     }
@@ -180,15 +171,22 @@ mod tests {
     #[test]
     fn interface_versions() {
         let exports = |version: &str| -> Vec<String> {
-            REQUIRED_INTERFACES.iter().map(|name| format!("callscope:plugin/{name}@{version}")).collect()
+            let minor = &version[..version.rfind('.').unwrap()];
+            required_interfaces(minor).iter().map(|name| format!("callscope:plugin/{name}@{version}")).collect()
         };
+        assert_eq!(check_interface(&exports("0.2.0")).unwrap(), "0.2.0");
         assert_eq!(check_interface(&exports("0.1.0")).unwrap(), "0.1.0");
         assert_eq!(check_interface(&exports("0.1.7")).unwrap(), "0.1.7");
-        assert!(check_interface(&exports("0.3.0")).unwrap_err().message.contains("accepts 0.1.x"));
+        assert!(check_interface(&exports("0.3.0")).unwrap_err().message.contains("accepts 0.2.x or 0.1.x"));
+        assert!(check_interface(&exports("0.0.9")).is_err(), "0.0 is older than the previous minor version");
         assert!(check_interface(&exports("0.10.0")).is_err(), "0.10 is not 0.1");
+
         let mut partial = exports("0.1.0");
         partial.retain(|e| !e.contains("/policy@"));
         assert!(check_interface(&partial).unwrap_err().message.contains("policy"));
+        let mut without_about = exports("0.2.0");
+        without_about.retain(|e| !e.contains("/about@"));
+        assert!(check_interface(&without_about).unwrap_err().message.contains("about"));
         assert!(check_interface(&["wasi:cli/run@0.2.0".into()]).unwrap_err().message.contains("no callscope:plugin"));
     }
 

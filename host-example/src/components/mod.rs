@@ -68,7 +68,7 @@ impl ComponentSlot {
     /// Wraps an already loaded runtime, keeping versions in memory only. Tests and
     /// embedders that manage component files themselves use this.
     pub fn with_runtime(runtime: Arc<ComponentRuntime>, cache_dir: PathBuf, keys: Vec<SigningKey>) -> Self {
-        let info = describe(&runtime, "startup", None, 0);
+        let info = installed_info(&runtime, "startup", None, 0);
         Self {
             active: RwLock::new(Arc::new(Installed { runtime: runtime.clone(), info })),
             previous: RwLock::new(None),
@@ -127,7 +127,7 @@ impl ComponentSlot {
         // signature, when keys are configured, sits next to it as `<file>.sig`.
         let signature = std::fs::read(signature_path(bootstrap)).ok();
         let accepted = checks::check(&bootstrap_bytes, signature.as_deref(), &keys, bootstrap, &cache_dir, limits.clone())?;
-        let info = describe(&accepted.runtime, "startup", accepted.signed_by, bootstrap_bytes.len() as u64);
+        let info = installed_info(&accepted.runtime, "startup", accepted.signed_by, bootstrap_bytes.len() as u64);
         let info = api::InstalledComponent { interface_version: accepted.interface_version, ..info };
         let active = Arc::new(Installed { runtime: Arc::new(accepted.runtime), info });
         let previous = state.active.as_ref().filter(|old| old.sha256 != bootstrap_sha).map(load).transpose().unwrap_or_else(|error| {
@@ -178,7 +178,7 @@ impl ComponentSlot {
                 return Err(refusal.into());
             }
         };
-        let info = describe(&accepted.runtime, by, accepted.signed_by, bytes.len() as u64);
+        let info = installed_info(&accepted.runtime, by, accepted.signed_by, bytes.len() as u64);
         let info = api::InstalledComponent { interface_version: accepted.interface_version, ..info };
         self.store_file(bytes)?;
 
@@ -234,7 +234,13 @@ pub fn signature_path(component: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
-fn describe(runtime: &ComponentRuntime, by: &str, signed_by: Option<String>, size_bytes: u64) -> api::InstalledComponent {
+fn installed_info(runtime: &ComponentRuntime, by: &str, signed_by: Option<String>, size_bytes: u64) -> api::InstalledComponent {
+    // The self-test already called `describe` on an installed component, so a failure
+    // here means a fault that showed up later; the version is still usable.
+    let describes_itself_as = runtime.describe().unwrap_or_else(|error| {
+        tracing::warn!(component_sha = %runtime.sha256(), %error, "the component could not describe itself");
+        None
+    });
     api::InstalledComponent {
         sha256: runtime.sha256().to_owned(),
         interface_version: runtime.version().interface_version,
@@ -244,6 +250,7 @@ fn describe(runtime: &ComponentRuntime, by: &str, signed_by: Option<String>, siz
         installed_by: by.to_owned(),
         size_bytes,
         signed_by,
+        describes_itself_as,
     }
 }
 

@@ -1,10 +1,12 @@
 //! The self-test a component passes before it serves: a built-in call is normalised
 //! and analysed, a role map decided, a phone number redacted and the example schema
-//! read, and each result is compared with what the call is known to contain.
+//! read, and each result is compared with what the call is known to contain. A
+//! component of interface 0.2 must also describe itself and refuse a bad agreement
+//! input without trapping.
 
 use callscope_api_types as api;
 
-use crate::runtime::{ComponentError, ComponentRuntime};
+use crate::runtime::{ComponentError, ComponentRuntime, MeasurementLevel};
 
 /// The built-in call: a Vapi end-of-call report (`config/self-test-call.json`, a copy
 /// of `fixtures/payloads/vapi__end-of-call-report.complete.json`).
@@ -64,5 +66,18 @@ pub fn run(runtime: &ComponentRuntime) -> Result<(), String> {
     if schema.labels.len() != 6 {
         return Err(format!("the example schema came out with {} labels, expected 6", schema.labels.len()));
     }
-    Ok(())
+
+    if runtime.interface_version().starts_with("0.1.") {
+        return Ok(());
+    }
+    let info = runtime.describe().map_err(|e| failed("asking the component to describe itself", e))?;
+    match info {
+        Some(info) if !info.name.is_empty() && !info.version.is_empty() => {}
+        other => return Err(format!("the component described itself as {other:?}; a name and a version are needed")),
+    }
+    let ratings = [("item".to_owned(), "ann".to_owned(), "loud".to_owned())];
+    match runtime.compute_agreement("score", &ratings, MeasurementLevel::Interval) {
+        Err(ComponentError::Rejected(_)) => Ok(()),
+        other => Err(format!("an interval rating \"loud\" gave {other:?}; interface 0.2 refuses it with an error")),
+    }
 }

@@ -4,8 +4,7 @@
 //! Every call into the component runs on a blocking thread with its own store, so a
 //! trap, a timeout or a memory blow-up fails that request alone.
 
-mod bindings;
-mod convert;
+mod guest;
 mod limits;
 mod review;
 mod sandbox;
@@ -23,12 +22,13 @@ use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConf
 pub use limits::RuntimeLimits;
 pub use review::{CallBounds, ExportFormat, ExportRow, MeasurementLevel, QueueCandidate, RankedCall};
 
-use bindings::PluginPre;
+pub use guest::{ACCEPTED_INTERFACES, accepted_minor, exported_version};
+use guest::{GuestCalls, GuestPre, Outcome};
 use sandbox::SandboxState;
 
-/// The interface version this host was built against. Components must export
-/// interfaces of this package version.
-pub const INTERFACE_VERSION: &str = "0.1.0";
+/// The interface version in `wit/`, the newest this host serves. It also serves
+/// components of the previous minor version; see [`ACCEPTED_INTERFACES`].
+pub const INTERFACE_VERSION: &str = "0.2.0";
 
 /// Failure of a call into the component.
 #[derive(Debug, thiserror::Error)]
@@ -112,9 +112,11 @@ pub struct ParsedEvent {
 /// A loaded component, ready to serve requests from many threads.
 pub struct ComponentRuntime {
     engine: Engine,
-    pre: PluginPre<SandboxState>,
+    pre: GuestPre,
     limits: RuntimeLimits,
     sha256: String,
+    /// The version of the `callscope:plugin` interfaces the component exports.
+    interface_version: String,
     ticker_stop: Arc<AtomicBool>,
     peak_memory_bytes: Arc<AtomicUsize>,
 }
@@ -144,7 +146,13 @@ impl ComponentRuntime {
     }
 
     pub fn version(&self) -> api::ComponentVersion {
-        api::ComponentVersion { interface_version: INTERFACE_VERSION.to_owned(), sha256: self.sha256.clone() }
+        api::ComponentVersion { interface_version: self.interface_version.clone(), sha256: self.sha256.clone() }
+    }
+
+    /// The version of the `callscope:plugin` interfaces the component exports, such
+    /// as `0.2.0`.
+    pub fn interface_version(&self) -> &str {
+        &self.interface_version
     }
 
     pub fn limits(&self) -> &RuntimeLimits {
@@ -169,12 +177,27 @@ impl ComponentRuntime {
     }
 
     /// Creates a fresh store and instance for one request.
-    fn instantiate(&self) -> Result<(Store<SandboxState>, bindings::Plugin), ComponentError> {
+    fn instantiate(&self) -> Result<(Store<SandboxState>, Box<dyn GuestCalls>), ComponentError> {
         let mut store = Store::new(&self.engine, SandboxState::new(&self.limits, self.peak_memory_bytes.clone()));
         store.limiter(|state| &mut state.limits);
         store.set_epoch_deadline(self.limits.deadline_ticks());
-        let plugin = self.pre.instantiate(&mut store).map_err(|e| self.classify(&store, e))?;
-        Ok((store, plugin))
+        let guest = self.pre.instantiate(&mut store).map_err(|e| self.classify(&store, e))?;
+        Ok((store, guest))
+    }
+
+    /// Runs one call in a fresh instance and sorts its failure.
+    fn call<T>(
+        &self,
+        work: impl FnOnce(&dyn GuestCalls, &mut Store<SandboxState>) -> Outcome<T>,
+    ) -> Result<T, ComponentError> {
+        let (mut store, guest) = self.instantiate()?;
+        let outcome = work(&*guest, &mut store);
+        self.settle(&store, outcome)
+    }
+
+    /// Sorts a call's outcome into its value or the kind of failure.
+    fn settle<T>(&self, store: &Store<SandboxState>, outcome: Outcome<T>) -> Result<T, ComponentError> {
+        outcome.map_err(|e| self.classify(store, e))?.map_err(ComponentError::Rejected)
     }
 
     /// Turns a wasmtime error into the kind of failure it is.
@@ -192,53 +215,22 @@ impl ComponentRuntime {
 
     /// Parses a vendor payload into a normalised call.
     pub fn normalize(&self, payload: &[u8]) -> Result<api::NormalizedCall, ComponentError> {
-        let (mut store, plugin) = self.instantiate()?;
-        let result = plugin.callscope_plugin_ingest().call_normalize(&mut store, payload);
-        match result.map_err(|e| self.classify(&store, e))? {
-            Ok(call) => Ok(convert::normalized_call(call)),
-            Err(e) => Err(ComponentError::Rejected(convert::ingest_error(e))),
-        }
+        self.call(|guest, store| guest.normalize(store, payload))
     }
 
     /// Splits an OTLP trace export into spans keyed by conversation.
     pub fn split_otlp(&self, body: &[u8], encoding: OtlpEncoding) -> Result<Vec<OtlpSpan>, ComponentError> {
-        let (mut store, plugin) = self.instantiate()?;
-        let result = plugin.callscope_plugin_ingest().call_split_otlp(&mut store, body, convert::otlp_encoding_to_wit(encoding));
-        match result.map_err(|e| self.classify(&store, e))? {
-            Ok(spans) => Ok(spans
-                .into_iter()
-                .map(|s| OtlpSpan {
-                    conversation_id: s.conversation_id,
-                    trace_id: s.trace_id,
-                    span_id: s.span_id,
-                    span_json: s.span_json,
-                })
-                .collect()),
-            Err(e) => Err(ComponentError::Rejected(convert::ingest_error(e))),
-        }
+        self.call(|guest, store| guest.split_otlp(store, body, encoding))
     }
 
     /// Normalises every stored span of one conversation into a call.
     pub fn normalize_spans(&self, spans: &[String]) -> Result<api::NormalizedCall, ComponentError> {
-        let (mut store, plugin) = self.instantiate()?;
-        let result = plugin.callscope_plugin_ingest().call_normalize_spans(&mut store, spans);
-        match result.map_err(|e| self.classify(&store, e))? {
-            Ok(call) => Ok(convert::normalized_call(call)),
-            Err(e) => Err(ComponentError::Rejected(convert::ingest_error(e))),
-        }
+        self.call(|guest, store| guest.normalize_spans(store, spans))
     }
 
     /// Validates a batch of native stream events, each on its own.
     pub fn parse_events(&self, events: &[Vec<u8>]) -> Result<Vec<Result<ParsedEvent, String>>, ComponentError> {
-        let (mut store, plugin) = self.instantiate()?;
-        let results =
-            plugin.callscope_plugin_ingest().call_parse_events(&mut store, events).map_err(|e| self.classify(&store, e))?;
-        Ok(results
-            .into_iter()
-            .map(|r| {
-                r.map(|e| ParsedEvent { id: e.id, call_id: e.call_id, event_type: e.event_type, json: e.json })
-            })
-            .collect())
+        self.call(|guest, store| guest.parse_events(store, events))
     }
 
     /// Encodes one peaks level in the audiowaveform `.dat` version 2 or JSON format,
@@ -250,17 +242,13 @@ impl ComponentRuntime {
         format: PeaksFileFormat,
         bits: u8,
     ) -> Result<Vec<u8>, ComponentError> {
-        let (mut store, plugin) = self.instantiate()?;
-        let level = convert::peaks_level_to_wit(level);
-        let format = match format {
-            PeaksFileFormat::Dat => bindings::exports::callscope::plugin::audio::PeaksFormat::Dat,
-            PeaksFileFormat::Json => bindings::exports::callscope::plugin::audio::PeaksFormat::Json,
-        };
-        plugin
-            .callscope_plugin_audio()
-            .call_encode_peaks(&mut store, &level, sample_rate, format, bits)
-            .map_err(|e| self.classify(&store, e))?
-            .map_err(|e| ComponentError::Rejected(convert::audio_error(e)))
+        self.call(|guest, store| guest.encode_peaks(store, level, sample_rate, format, bits))
+    }
+
+    /// Returns the component's description of its build: `None` for an interface 0.1
+    /// component, which has no `about` interface.
+    pub fn describe(&self) -> Result<Option<api::ComponentInfo>, ComponentError> {
+        self.call(|guest, store| guest.describe(store))
     }
 
     /// Decodes a recording read from `source` in chunks of `chunk_bytes`, writing the
@@ -270,10 +258,8 @@ impl ComponentRuntime {
         source: &mut dyn std::io::Read,
         playback: &mut dyn std::io::Write,
     ) -> Result<(api::AudioSummary, u64), ComponentError> {
-        let (mut store, plugin) = self.instantiate()?;
-        let audio = plugin.callscope_plugin_audio();
-        let recording = audio.recording();
-        let handle = recording.call_constructor(&mut store).map_err(|e| self.classify(&store, e))?;
+        let (mut store, guest) = self.instantiate()?;
+        let handle = guest.recording_new(&mut store).map_err(|e| self.classify(&store, e))?;
 
         let mut buffer = vec![0u8; self.limits.audio_chunk_bytes];
         let mut playback_bytes = 0u64;
@@ -288,10 +274,8 @@ impl ComponentRuntime {
             // Each chunk gets a fresh deadline: the limit bounds one call, so an
             // hour-long file is not cut off by the sum of its chunks.
             store.set_epoch_deadline(self.limits.deadline_ticks());
-            let pcm = recording
-                .call_push(&mut store, handle, &buffer[..read])
-                .map_err(|e| self.classify(&store, e))?
-                .map_err(|e| ComponentError::Rejected(convert::audio_error(e)))?;
+            let outcome = guest.recording_push(&mut store, handle, &buffer[..read]);
+            let pcm = self.settle(&store, outcome)?;
             if !pcm.is_empty() {
                 playback
                     .write_all(&pcm)
@@ -301,12 +285,10 @@ impl ComponentRuntime {
         }
 
         store.set_epoch_deadline(self.limits.deadline_ticks());
-        let summary = recording
-            .call_finish(&mut store, handle)
-            .map_err(|e| self.classify(&store, e))?
-            .map_err(|e| ComponentError::Rejected(convert::audio_error(e)))?;
+        let outcome = guest.recording_finish(&mut store, handle);
+        let summary = self.settle(&store, outcome)?;
         handle.resource_drop(&mut store).map_err(|e| self.classify(&store, e))?;
-        Ok((convert::audio_summary(summary), playback_bytes))
+        Ok((summary, playback_bytes))
     }
 
     /// Builds the waveform peaks of raw interleaved 16-bit little-endian PCM read from
@@ -319,9 +301,8 @@ impl ComponentRuntime {
         channels: u16,
         sample_rate: u32,
     ) -> Result<Vec<api::PeaksLevel>, ComponentError> {
-        let (mut store, plugin) = self.instantiate()?;
-        let peaks = plugin.callscope_plugin_audio().pcm16_peaks();
-        let handle = peaks.call_constructor(&mut store, channels, sample_rate).map_err(|e| self.classify(&store, e))?;
+        let (mut store, guest) = self.instantiate()?;
+        let handle = guest.peaks_new(&mut store, channels, sample_rate).map_err(|e| self.classify(&store, e))?;
 
         loop {
             let buffered = source
@@ -334,21 +315,17 @@ impl ComponentRuntime {
 
             // A fresh deadline per chunk, as in `decode_recording`.
             store.set_epoch_deadline(self.limits.deadline_ticks());
-            peaks
-                .call_push(&mut store, handle, chunk)
-                .map_err(|e| self.classify(&store, e))?
-                .map_err(|e| ComponentError::Rejected(convert::audio_error(e)))?;
+            let outcome = guest.peaks_push(&mut store, handle, chunk);
+            self.settle(&store, outcome)?;
             let consumed = chunk.len();
             source.consume(consumed);
         }
 
         store.set_epoch_deadline(self.limits.deadline_ticks());
-        let levels = peaks
-            .call_finish(&mut store, handle)
-            .map_err(|e| self.classify(&store, e))?
-            .map_err(|e| ComponentError::Rejected(convert::audio_error(e)))?;
+        let outcome = guest.peaks_finish(&mut store, handle);
+        let levels = self.settle(&store, outcome)?;
         handle.resource_drop(&mut store).map_err(|e| self.classify(&store, e))?;
-        Ok(levels.into_iter().map(convert::peaks_level).collect())
+        Ok(levels)
     }
 
     /// Derives turns, latencies, pauses and overlaps.
@@ -359,20 +336,7 @@ impl ComponentRuntime {
         layout: api::ChannelLayout,
         settings: &api::AnalysisSettings,
     ) -> Result<api::CallAnalysis, ComponentError> {
-        let (mut store, plugin) = self.instantiate()?;
-        let utterances: Vec<_> = utterances.iter().map(convert::utterance_to_wit).collect();
-        let activity: Vec<_> = activity.iter().map(convert::activity_to_wit).collect();
-        let result = plugin.callscope_plugin_analysis().call_analyze(
-            &mut store,
-            &utterances,
-            &activity,
-            convert::layout_to_wit(layout),
-            convert::settings_to_wit(settings),
-        );
-        match result.map_err(|e| self.classify(&store, e))? {
-            Ok(analysis) => Ok(convert::call_analysis(analysis)),
-            Err(message) => Err(ComponentError::Rejected(RejectedInput::Analysis(message))),
-        }
+        self.call(|guest, store| guest.analyze(store, utterances, activity, layout, settings))
     }
 
     /// Lists the component's imports as `name` strings, for the allowlist check.
@@ -417,36 +381,35 @@ impl Compiled {
         self.component.component_type().imports(&self.engine).map(|(name, _)| name.to_owned()).collect()
     }
 
-    /// Names of the component's exports, such as `callscope:plugin/ingest@0.1.0`.
+    /// Names of the component's exports, such as `callscope:plugin/ingest@0.2.0`.
     pub fn exports(&self) -> Vec<String> {
         self.component.component_type().exports(&self.engine).map(|(name, _)| name.to_owned()).collect()
     }
 
-    /// Links the component against WASI (granting nothing) and this host's interface,
-    /// and starts its deadline clock.
+    /// Links the component against WASI (granting nothing) and the bindings of the
+    /// interface version it exports, and starts its deadline clock.
     pub fn link(self) -> Result<ComponentRuntime, ComponentError> {
         let Self { engine, component, limits, sha256, origin } = self;
         let load_error = |reason: String| ComponentError::Load { path: origin.clone(), reason };
 
+        let exports: Vec<String> =
+            component.component_type().exports(&engine).map(|(name, _)| name.to_owned()).collect();
+        let interface_version = exported_version(&exports).map_err(load_error)?;
+        accepted_minor(&interface_version).map_err(load_error)?;
+
         let mut linker = Linker::<SandboxState>::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(|e| load_error(format!("{e:#}")))?;
-        let instance_pre = linker.instantiate_pre(&component).map_err(|e| {
-            load_error(format!(
-                "it does not fit this host's interface callscope:plugin@{INTERFACE_VERSION}: {e:#}"
-            ))
-        })?;
-        let pre = PluginPre::new(instance_pre).map_err(|e| {
-            load_error(format!(
-                "it does not export the callscope:plugin@{INTERFACE_VERSION} interfaces: {e:#}"
-            ))
-        })?;
+        let instance_pre = linker
+            .instantiate_pre(&component)
+            .map_err(|e| load_error(format!("it imports what this host does not provide: {e:#}")))?;
+        let pre = GuestPre::new(instance_pre, &interface_version).map_err(load_error)?;
 
         let ticker_stop = Arc::new(AtomicBool::new(false));
         start_epoch_ticker(engine.clone(), limits.epoch_tick, ticker_stop.clone());
 
-        tracing::info!(component_sha = %sha256, origin = %origin.display(), "component loaded");
+        tracing::info!(component_sha = %sha256, interface_version, origin = %origin.display(), "component loaded");
         let peak_memory_bytes = Arc::new(AtomicUsize::new(0));
-        Ok(ComponentRuntime { engine, pre, limits, sha256, ticker_stop, peak_memory_bytes })
+        Ok(ComponentRuntime { engine, pre, limits, sha256, interface_version, ticker_stop, peak_memory_bytes })
     }
 }
 

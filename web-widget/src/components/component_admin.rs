@@ -135,8 +135,19 @@ fn component_facts(component: &InstalledComponent, role: &str) -> Html {
         0 => html! { <dd class="callscope-muted" data-testid={id("size")}>{ "not recorded" }</dd> },
         bytes => html! { <dd data-testid={id("size")} title={format!("{bytes} bytes")}>{ file_size(bytes) }</dd> },
     };
+    // Components of interface 0.1 cannot describe themselves.
+    let build = match &component.describes_itself_as {
+        Some(info) => html! {
+            <dd data-testid={id("build")} title={format!("reads {}; decodes {}", info.formats.join(", "), info.audio_encodings.join(", "))}>
+                { format!("{} {}", info.name, info.version) }
+            </dd>
+        },
+        None => html! { <dd class="callscope-muted" data-testid={id("build")}>{ "not described (interface 0.1)" }</dd> },
+    };
     html! {
         <dl class="callscope-component-facts">
+            <dt>{ "Build" }</dt>
+            { build }
             <dt>{ "sha256" }</dt>
             <dd>
                 <code class="callscope-sha" data-testid={id("sha")} data-sha={component.sha256.clone()} title={component.sha256.clone()}>

@@ -922,7 +922,7 @@ mod tests {
                 flags: Vec::new(),
                 findings: Vec::new(),
             },
-            analysed_by: ComponentVersion { interface_version: String::from("0.1.0"), sha256: String::new() },
+            analysed_by: ComponentVersion { interface_version: String::from("0.2.0"), sha256: String::new() },
             redacted: false,
             transcript_hidden: false,
         }

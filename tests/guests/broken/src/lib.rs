@@ -319,14 +319,8 @@ impl exports::callscope::plugin::annotation::Guest for Broken {
     fn compute_agreement(
         _ratings: Vec<exports::callscope::plugin::annotation::Rating>,
         _level: exports::callscope::plugin::annotation::MeasurementLevel,
-    ) -> exports::callscope::plugin::annotation::Agreement {
-        exports::callscope::plugin::annotation::Agreement {
-            annotators: 0,
-            items: 0,
-            cohen_kappa: None,
-            krippendorff_alpha: None,
-            observed_agreement: None,
-        }
+    ) -> Result<exports::callscope::plugin::annotation::Agreement, String> {
+        Err("the broken component computes no agreement".into())
     }
 
     fn export_rows(
@@ -339,3 +333,14 @@ impl exports::callscope::plugin::annotation::Guest for Broken {
 }
 
 export!(Broken);
+
+impl exports::callscope::plugin::about::Guest for Broken {
+    fn describe() -> exports::callscope::plugin::about::ComponentInfo {
+        exports::callscope::plugin::about::ComponentInfo {
+            name: env!("CARGO_PKG_NAME").into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            formats: vec!["broken".into()],
+            audio_encodings: Vec::new(),
+        }
+    }
+}

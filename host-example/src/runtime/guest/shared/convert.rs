@@ -1,10 +1,10 @@
-//! Conversions between the generated WIT types and the shared API types. Field by
-//! field, with no logic beyond the mapping.
+//! Conversions between the generated WIT types of one interface version and the
+//! shared API types. Field by field, with no logic beyond the mapping.
 
 use callscope_api_types as api;
 
-use super::RejectedInput;
 use super::bindings::exports::callscope::plugin::{analysis as wa, audio as wau, ingest as wi, types as wt};
+use crate::runtime::{OtlpEncoding, RejectedInput};
 
 fn speaker(value: wt::Speaker) -> api::Speaker {
     match value {
@@ -91,7 +91,7 @@ pub fn utterance_to_wit(value: &api::Utterance) -> wt::Utterance {
     }
 }
 
-pub(super) fn utterance(value: wt::Utterance) -> api::Utterance {
+pub fn utterance(value: wt::Utterance) -> api::Utterance {
     api::Utterance {
         index: value.index,
         speaker: speaker(value.speaker),
@@ -195,10 +195,10 @@ fn turn_metrics(value: wt::TurnMetrics) -> api::TurnMetrics {
     }
 }
 
-pub fn otlp_encoding_to_wit(value: super::OtlpEncoding) -> wi::OtlpEncoding {
+pub fn otlp_encoding_to_wit(value: OtlpEncoding) -> wi::OtlpEncoding {
     match value {
-        super::OtlpEncoding::Json => wi::OtlpEncoding::Json,
-        super::OtlpEncoding::Protobuf => wi::OtlpEncoding::Protobuf,
+        OtlpEncoding::Json => wi::OtlpEncoding::Json,
+        OtlpEncoding::Protobuf => wi::OtlpEncoding::Protobuf,
     }
 }
 
