@@ -336,7 +336,7 @@ async fn previous_interface_version_installs_serves_and_rolls_back() {
     assert_eq!(current.interface_version, "0.2.0");
     let described = current.describes_itself_as.expect("a 0.2 component describes itself");
     assert_eq!((described.name.as_str(), described.version.as_str()), ("callscope-component", env!("CARGO_PKG_VERSION")));
-    assert!(described.formats.iter().any(|f| f == "vapi"), "{:?}", described.formats);
+    assert!(described.formats.iter().any(|f| f == "vapi-end-of-call-report"), "{:?}", described.formats);
     assert!(described.audio_encodings.iter().any(|e| e == "mulaw"), "{:?}", described.audio_encodings);
     let on_current = import_vapi_call(&server, &admin, "on-0.2").await;
 
@@ -391,7 +391,7 @@ fn agreement_on_a_non_number_is_refused_by_0_2_and_traps_in_0_1() {
     assert_eq!(previous.interface_version(), "0.1.0");
     assert!(previous.describe().unwrap().is_none());
     match previous.compute_agreement("score", &ratings, MeasurementLevel::Interval) {
-        Err(ComponentError::Trap(message)) => assert!(message.contains("loud"), "{message}"),
+        Err(ComponentError::Trap(message)) => assert!(message.contains("compute-agreement: wasm trap"), "{message}"),
         other => panic!("interface 0.1 cannot refuse, so it traps: {other:?}"),
     }
 

@@ -392,16 +392,16 @@ impl Compiled {
         let Self { engine, component, limits, sha256, origin } = self;
         let load_error = |reason: String| ComponentError::Load { path: origin.clone(), reason };
 
-        let exports: Vec<String> =
-            component.component_type().exports(&engine).map(|(name, _)| name.to_owned()).collect();
-        let interface_version = exported_version(&exports).map_err(load_error)?;
-        accepted_minor(&interface_version).map_err(load_error)?;
-
+        // Imports first: an import the host does not provide is the more telling reason.
         let mut linker = Linker::<SandboxState>::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(|e| load_error(format!("{e:#}")))?;
         let instance_pre = linker
             .instantiate_pre(&component)
             .map_err(|e| load_error(format!("it imports what this host does not provide: {e:#}")))?;
+
+        let exports: Vec<String> =
+            component.component_type().exports(&engine).map(|(name, _)| name.to_owned()).collect();
+        let interface_version = exported_version(&exports).map_err(load_error)?;
         let pre = GuestPre::new(instance_pre, &interface_version).map_err(load_error)?;
 
         let ticker_stop = Arc::new(AtomicBool::new(false));
