@@ -39,6 +39,17 @@ async fn status(server: &TestServer, client: &reqwest::Client) -> api::Component
     client.get(server.url("/callscope/api/admin/components")).send().await.unwrap().json().await.unwrap()
 }
 
+async fn rollback(server: &TestServer, client: &reqwest::Client) -> api::ComponentsStatus {
+    let response = client
+        .post(server.url("/callscope/api/admin/components/rollback"))
+        .header(CSRF_HEADER.0, CSRF_HEADER.1)
+        .send()
+        .await
+        .expect("sending a rollback request");
+    assert_eq!(response.status(), 200, "rollback failed");
+    response.json().await.unwrap()
+}
+
 #[tokio::test]
 async fn good_version_installs_under_load_and_calls_are_reanalysed() {
     let server = TestServer::start(ServerOptions { load_samples: true, ..Default::default() }).await;
@@ -136,15 +147,7 @@ async fn good_version_installs_under_load_and_calls_are_reanalysed() {
     }
 
     // Rollback makes the old version active again, and once more back.
-    let rolled: api::ComponentsStatus = admin
-        .post(server.url("/callscope/api/admin/components/rollback"))
-        .header(CSRF_HEADER.0, CSRF_HEADER.1)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let rolled: api::ComponentsStatus = rollback(&server, &admin).await;
     assert_eq!((rolled.active.sha256.as_str(), rolled.previous.map(|p| p.sha256)), (old_sha.as_str(), Some(new_sha.clone())));
     let audit: Vec<api::AuditEntry> = admin.get(server.url("/callscope/api/audit")).send().await.unwrap().json().await.unwrap();
     let actions: Vec<&str> = audit.iter().map(|e| e.action.as_str()).filter(|a| a.starts_with("component.")).collect();
@@ -357,15 +360,7 @@ async fn previous_interface_version_installs_serves_and_rolls_back() {
     let agreement = admin.get(server.url("/callscope/api/review/agreement")).send().await.unwrap();
     assert_eq!(agreement.status(), 200, "{}", agreement.text().await.unwrap_or_default());
 
-    let rolled: api::ComponentsStatus = admin
-        .post(server.url("/callscope/api/admin/components/rollback"))
-        .header(CSRF_HEADER.0, CSRF_HEADER.1)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let rolled: api::ComponentsStatus = rollback(&server, &admin).await;
     assert_eq!(rolled.active.sha256, current.sha256);
     assert_eq!(rolled.active.interface_version, "0.2.0");
     let after_rollback = import_vapi_call(&server, &admin, "after-rollback").await;
