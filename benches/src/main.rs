@@ -14,11 +14,12 @@
 //!    [`cold_start`]).
 //!
 //! Usage: `callscope-bench --wasm PATH [--wasm-plain PATH] [--out PATH] [--runs N]
-//! [--nats-url URL] [--only audio|stream]`. `--wasm` is the component as built by
+//! [--nats-url URL] [--only audio|stream|cold-start]`. `--wasm` is the component as built by
 //! default (with `+simd128`), `--wasm-plain` the same built without SIMD for comparison.
 //! With `--only stream` only the live event stream is measured, and its section replaces
 //! the one in the existing output file. With `--only audio` everything but the stream is
-//! measured, and the existing stream section is kept.
+//! measured, and the existing stream section is kept. With `--only cold-start` only the
+//! cold start is measured and merged into the existing file.
 
 mod accuracy;
 mod call;
@@ -74,11 +75,21 @@ enum Sections {
     Audio,
     /// The live event stream alone, merged into the existing file.
     Stream,
+    /// The cold start alone, merged into the existing file.
+    ColdStart,
 }
 
 fn main() -> Result<()> {
     let options = parse_options()?;
     let root = workspace_root();
+
+    if options.sections == Sections::ColdStart {
+        let existing = std::fs::read_to_string(&options.out).unwrap_or_default();
+        let markdown = merge_cold_start(&existing, &options, &root)?;
+        std::fs::write(&options.out, markdown).with_context(|| format!("writing {} failed", options.out.display()))?;
+        eprintln!("wrote the cold start section into {}", options.out.display());
+        return Ok(());
+    }
 
     if options.sections == Sections::Stream {
         let stream = measure_stream(&options)?;
@@ -129,13 +140,18 @@ fn main() -> Result<()> {
         runs: options.runs,
         root: &root,
     })?;
-    let payload = std::fs::read(root.join("fixtures/payloads/vapi__end-of-call-report.complete.json"))?;
-    let cold = cold_start::measure(&options.wasm, &payload, options.runs)?;
-    eprintln!("cold start: compile {:?}, from the cache {:?}", cold.compile, cold.from_cache);
-    let markdown = report::merge_named_section(&markdown, cold_start::HEADING, &cold_start::render(&cold, options.runs));
+    let markdown = merge_cold_start(&markdown, &options, &root)?;
     std::fs::write(&options.out, markdown).with_context(|| format!("writing {} failed", options.out.display()))?;
     eprintln!("wrote {}", options.out.display());
     Ok(())
+}
+
+/// Measures the cold start and puts its section into `markdown`.
+fn merge_cold_start(markdown: &str, options: &Options, root: &Path) -> Result<String> {
+    let payload = std::fs::read(root.join("fixtures/payloads/vapi__end-of-call-report.complete.json"))?;
+    let cold = cold_start::measure(&options.wasm, &payload, options.runs)?;
+    eprintln!("cold start: compile {:?}, from the cache {:?}", cold.compile, cold.from_cache);
+    Ok(report::merge_named_section(markdown, cold_start::HEADING, &cold_start::render(&cold, options.runs)))
 }
 
 /// Timing and result of the one-hour call on one side.
@@ -292,12 +308,13 @@ fn parse_options() -> Result<Options> {
                 options.sections = match value()?.as_str() {
                     "audio" => Sections::Audio,
                     "stream" => Sections::Stream,
-                    other => bail!("--only {other}: expected `audio` or `stream`"),
+                    "cold-start" => Sections::ColdStart,
+                    other => bail!("--only {other}: expected `audio`, `stream` or `cold-start`"),
                 };
             }
             other => bail!(
                 "unknown argument {other}; usage: callscope-bench [--wasm PATH] [--wasm-plain PATH] [--out PATH] [--runs N] \
-                 [--nats-url nats://127.0.0.1:PORT] [--only audio|stream]"
+                 [--nats-url nats://127.0.0.1:PORT] [--only audio|stream|cold-start]"
             ),
         }
     }
