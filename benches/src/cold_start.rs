@@ -82,6 +82,13 @@ pub fn render(cold: &ColdStart, runs: usize) -> String {
         "\n- the cache makes a restart's load **{:.0}x** faster\n",
         cold.compile.as_secs_f64() / cold.from_cache.as_secs_f64().max(f64::MIN_POSITIVE)
     ));
+    out.push_str(
+        "- Cranelift compiles functions in parallel on every core, so the compile time depends on the other work on \
+         the machine; ",
+    );
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    let load: Vec<&str> = load.split_whitespace().take(3).collect();
+    out.push_str(&format!("load average at the end of this section: {}\n", load.join(" ")));
     out
 }
 
