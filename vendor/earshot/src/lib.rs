@@ -16,6 +16,7 @@ use core::f32;
 mod default_predictor;
 mod fft;
 mod filters;
+mod simd;
 mod util;
 
 pub use self::default_predictor::DefaultPredictor;
