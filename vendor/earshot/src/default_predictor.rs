@@ -102,15 +102,6 @@ impl crate::Predictor for DefaultPredictor {
 	}
 }
 
-/// Rounds half away from zero, as `f32::round` does, from truncation: `round` is a
-/// library call on wasm.
-#[inline(always)]
-fn round(value: f32) -> f32 {
-	let whole = value.trunc();
-	// Exact: `whole` is `value` with its fraction bits cleared.
-	if (value - whole).abs() >= 0.5 { whole + 1.0f32.copysign(value) } else { whole }
-}
-
 /// Channels in one [`F32x4`].
 const LANES: usize = 4;
 
@@ -249,13 +240,11 @@ fn input_layer3(columns: &[ChannelValues; LAYER2_COLUMNS], output: &mut [i16; 80
 	for ox in 0..OUT_FEATURES {
 		let dw = depthwise(columns, &LAYER3_KERNEL_T, ox);
 		let sums = pointwise(&dw, &LAYER3_WEIGHT_T);
-		let mut values = [0.0f32; CHANNELS];
+		// note: transposed, no ReLU or bias
+		let scale = F32x4::splat(32768.0);
 		for (vector, sum) in sums.iter().enumerate() {
-			sum.store(&mut values, vector * LANES);
-		}
-		for (oc, &sum) in values.iter().enumerate() {
-			// note: transposed, no ReLU or bias
-			output[(ox * CHANNELS) + oc] = round(sum * 32768.0).clamp(-32768.0, 32767.0) as i16;
+			let at = ox * CHANNELS + vector * LANES;
+			output[at..at + LANES].copy_from_slice(&sum.mul(scale).round_to_i16());
 		}
 	}
 }
@@ -299,11 +288,60 @@ fn dot_i16(a: &[i16], b: &[i16]) -> i32 {
 fn mingru<const IN_DIM: usize>(features: &[i16], h: &mut [i16], weight: &[i16], temp: &mut [i32; 128]) {
 	candidates_and_gates::<IN_DIM>(&features[..IN_DIM], weight, temp); // Q15 * Q9 = Q24
 
+	update_state(h, temp);
+}
+
+/// Blends each state value with its candidate by its gate: `temp[..64]` holds the
+/// candidates and `temp[64..]` the gates.
+#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+#[inline(always)]
+fn update_state(h: &mut [i16], temp: &[i32; 128]) {
 	for i in 0..64 {
 		// gate is multiplied by 4 then clamped within [0, 1] in Q24
 		let g = (temp[64 + i] << 2).clamp(0, 16777215) as i64;
 		let y = (16777215 - g) * ((h[i] as i64) << 9) as i64 + g * temp[i] as i64; // Q24 * Q24 = Q48
 		h[i] = (y >> 33).clamp(-32768, 32767) as i16; // back down to Q15
+	}
+}
+
+/// [`update_state`] in wasm SIMD, eight values at a time. `y` is below 2^56 in
+/// magnitude (2^24 · 2^24 plus 2^24 · 2^31), so `y >> 33` fits in 32 bits, and the
+/// saturating narrowing to 16 bits is the clamp.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+#[inline(always)]
+fn update_state(h: &mut [i16], temp: &[i32; 128]) {
+	use core::arch::wasm32::{
+		i16x8_narrow_i32x4, i32x4_extend_high_i16x8, i32x4_extend_low_i16x8, i32x4_max, i32x4_min, i32x4_shl,
+		i32x4_shuffle, i32x4_splat, i64x2_add, i64x2_extend_high_i32x4, i64x2_extend_low_i32x4, i64x2_mul, i64x2_shl,
+		i64x2_shr, i64x2_splat, i64x2_sub, v128, v128_load, v128_store
+	};
+
+	assert!(h.len() >= 64, "64 state values");
+	let load = |at: usize| {
+		// SAFETY: callers pass `at + 4 <= 128`; wasm loads need no alignment.
+		unsafe { v128_load(temp.as_ptr().add(at).cast::<v128>()) }
+	};
+	// `y >> 33` of two lanes, in 64 bits.
+	let blend = |gate: v128, state: v128, candidate: v128| {
+		let kept = i64x2_mul(i64x2_sub(i64x2_splat(16777215), gate), i64x2_shl(state, 9));
+		i64x2_shr(i64x2_add(kept, i64x2_mul(gate, candidate)), 33)
+	};
+	for i in (0..64).step_by(8) {
+		// SAFETY: `i + 8 <= 64 <= h.len()`; wasm loads need no alignment.
+		let state = unsafe { v128_load(h.as_ptr().add(i).cast::<v128>()) };
+		let states = [i32x4_extend_low_i16x8(state), i32x4_extend_high_i16x8(state)];
+		let mut blended = [i32x4_splat(0); 2];
+		for (half, value) in blended.iter_mut().enumerate() {
+			let gate = i32x4_min(i32x4_max(i32x4_shl(load(64 + i + 4 * half), 2), i32x4_splat(0)), i32x4_splat(16777215));
+			let candidate = load(i + 4 * half);
+			let low = blend(i64x2_extend_low_i32x4(gate), i64x2_extend_low_i32x4(states[half]), i64x2_extend_low_i32x4(candidate));
+			let high =
+				blend(i64x2_extend_high_i32x4(gate), i64x2_extend_high_i32x4(states[half]), i64x2_extend_high_i32x4(candidate));
+			// The low 32 bits of each 64-bit lane.
+			*value = i32x4_shuffle::<0, 2, 4, 6>(low, high);
+		}
+		// SAFETY: as for the load above.
+		unsafe { v128_store(h.as_mut_ptr().add(i).cast::<v128>(), i16x8_narrow_i32x4(blended[0], blended[1])) };
 	}
 }
 

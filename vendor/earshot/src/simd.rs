@@ -70,6 +70,27 @@ impl F32x4 {
 	pub fn shuffle<const A: usize, const B: usize, const C: usize, const D: usize>(self, other: Self) -> Self {
 		Self(arch::i32x4_shuffle::<A, B, C, D>(self.0, other.0))
 	}
+
+	/// Rounds each lane half away from zero and converts it to `i16`, saturating, as
+	/// `round(x).clamp(-32768.0, 32767.0) as i16` does; NaN becomes 0.
+	#[inline(always)]
+	pub fn round_to_i16(self) -> [i16; 4] {
+		let whole = arch::f32x4_trunc(self.0);
+		// 1.0 with the sign of the value where its fraction is at least a half, else 0.
+		let unit = arch::v128_bitselect(self.0, arch::f32x4_splat(1.0), arch::f32x4_splat(-0.0));
+		let fraction = arch::f32x4_abs(arch::f32x4_sub(self.0, whole));
+		let away = arch::v128_and(arch::f32x4_ge(fraction, arch::f32x4_splat(0.5)), unit);
+		// The sum is a whole number: the conversion is exact up to its saturation, and
+		// NaN converts to 0.
+		let whole = arch::i32x4_trunc_sat_f32x4(arch::f32x4_add(whole, away));
+		let packed = arch::i16x8_narrow_i32x4(whole, whole);
+		[
+			arch::i16x8_extract_lane::<0>(packed),
+			arch::i16x8_extract_lane::<1>(packed),
+			arch::i16x8_extract_lane::<2>(packed),
+			arch::i16x8_extract_lane::<3>(packed)
+		]
+	}
 }
 
 #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
@@ -130,16 +151,29 @@ impl F32x4 {
 		let pick = |index: usize| if index < 4 { self.0[index] } else { other.0[index - 4] };
 		Self([pick(A), pick(B), pick(C), pick(D)])
 	}
+
+	/// Rounds each lane half away from zero and converts it to `i16`, saturating, as
+	/// `round(x).clamp(-32768.0, 32767.0) as i16` does; NaN becomes 0.
+	#[inline(always)]
+	pub fn round_to_i16(self) -> [i16; 4] {
+		self.0.map(|value| {
+			let whole = value.trunc();
+			// Exact: `whole` is `value` with its fraction bits cleared.
+			let rounded = if (value - whole).abs() >= 0.5 { whole + 1.0f32.copysign(value) } else { whole };
+			rounded.clamp(-32768.0, 32767.0) as i16
+		})
+	}
 }
 
 impl F32x4 {
-	pub const ZERO: Self = Self::zero();
+	pub const ZERO: Self = Self::splat_const(0.0);
 
-	const fn zero() -> Self {
+	/// [`Self::splat`] for constants.
+	pub const fn splat_const(value: f32) -> Self {
 		#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-		return Self(arch::f32x4(0.0, 0.0, 0.0, 0.0));
+		return Self(arch::f32x4(value, value, value, value));
 		#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
-		return Self([0.0; 4]);
+		return Self([value; 4]);
 	}
 
 	/// Returns lane `L` in every lane.

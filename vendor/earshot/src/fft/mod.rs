@@ -26,6 +26,20 @@ const LANES: usize = 4;
 /// same sine table as upstream.
 static TWIDDLES: ([f32; POINTS - 1], [f32; POINTS - 1]) = stage_twiddles();
 
+/// The twiddles of the stages that run on columns (half-size 1 to 64), at the same
+/// offsets as in [`TWIDDLES`], each in all four lanes.
+static COLUMN_TWIDDLES: ([F32x4; COLUMNS - 1], [F32x4; COLUMNS - 1]) = {
+	let mut re = [F32x4::ZERO; COLUMNS - 1];
+	let mut im = [F32x4::ZERO; COLUMNS - 1];
+	let mut index = 0;
+	while index < COLUMNS - 1 {
+		re[index] = F32x4::splat_const(TWIDDLES.0[index]);
+		im[index] = F32x4::splat_const(TWIDDLES.1[index]);
+		index += 1;
+	}
+	(re, im)
+};
+
 /// Twiddles of the final split of the packed transform into the real spectrum.
 static SPLIT_TWIDDLES: ([f32; POINTS / 2], [f32; POINTS / 2]) = split_twiddles();
 
@@ -143,7 +157,7 @@ fn column_stages(re: &mut Columns, im: &mut Columns) {
 
 /// Half-sizes 1 (no twiddle) and 2, on four columns at a time.
 fn first_two_stages(re: &mut Columns, im: &mut Columns) {
-	let twiddle = |k: usize| (F32x4::splat(TWIDDLES.0[1 + k]), F32x4::splat(TWIDDLES.1[1 + k]));
+	let twiddle = |k: usize| (COLUMN_TWIDDLES.0[1 + k], COLUMN_TWIDDLES.1[1 + k]);
 	let (twiddle0, twiddle1) = (twiddle(0), twiddle(1));
 	for (re, im) in re.chunks_exact_mut(4).zip(im.chunks_exact_mut(4)) {
 		let [re0, re1, re2, re3] = [re[0], re[1], re[2], re[3]];
@@ -162,7 +176,7 @@ fn first_two_stages(re: &mut Columns, im: &mut Columns) {
 /// pair only among themselves in those two stages.
 #[inline(always)]
 fn two_stages(re: &mut Columns, im: &mut Columns, m: usize) {
-	let twiddle = |m: usize, k: usize| (F32x4::splat(TWIDDLES.0[m - 1 + k]), F32x4::splat(TWIDDLES.1[m - 1 + k]));
+	let twiddle = |m: usize, k: usize| (COLUMN_TWIDDLES.0[m - 1 + k], COLUMN_TWIDDLES.1[m - 1 + k]);
 	for (re, im) in re.chunks_exact_mut(4 * m).zip(im.chunks_exact_mut(4 * m)) {
 		let (re01, re23) = re.split_at_mut(2 * m);
 		let (re0, re1) = re01.split_at_mut(m);
@@ -188,7 +202,7 @@ fn one_stage(re: &mut Columns, im: &mut Columns, m: usize) {
 		let (re_a, re_b) = re.split_at_mut(m);
 		let (im_a, im_b) = im.split_at_mut(m);
 		for k in 0..m {
-			let twiddle = (F32x4::splat(TWIDDLES.0[m - 1 + k]), F32x4::splat(TWIDDLES.1[m - 1 + k]));
+			let twiddle = (COLUMN_TWIDDLES.0[m - 1 + k], COLUMN_TWIDDLES.1[m - 1 + k]);
 			[re_a[k], im_a[k], re_b[k], im_b[k]] = butterfly(re_a[k], im_a[k], re_b[k], im_b[k], twiddle);
 		}
 	}
