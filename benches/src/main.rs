@@ -31,6 +31,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use callscope_api_types::{AnalysisSettings, AudioSummary, CallAnalysis, ChannelLayout, Utterance};
+use callscope_component::audio::stages::StageTimes;
 use callscope_component::audio::{Pcm16Peaks, Recording};
 use callscope_host::{ComponentRuntime, RuntimeLimits};
 
@@ -91,6 +92,8 @@ fn main() -> Result<()> {
 
     let native = time_native(&call, options.runs)?;
     eprintln!("native: {:?}", native.total);
+    let stages = time_stages(&call, options.runs)?;
+    eprintln!("native stages: {stages:?}");
     let component = time_component(&options.wasm, &call, options.runs)?;
     eprintln!("component: {:?}", component.total);
     let plain = match &options.wasm_plain {
@@ -117,6 +120,7 @@ fn main() -> Result<()> {
     let markdown = report::render(&report::Report {
         call: &call,
         native: &native,
+        stages: &stages,
         component: &component,
         plain: plain.as_ref(),
         same_result,
@@ -155,6 +159,26 @@ fn time_native(call: &call::HourCall, runs: usize) -> Result<CallTiming> {
         let analysis = analyze_native(&call.utterances, &summary)?;
         let total = started.elapsed();
         keep_fastest(&mut best, CallTiming { decode, analyze: total - decode, total, result: (summary, analysis), peak_memory_bytes: None });
+    }
+    best.context("no runs")
+}
+
+/// Times each decoding stage of the one-hour call natively; returns the run with the
+/// shortest total.
+fn time_stages(call: &call::HourCall, runs: usize) -> Result<StageTimes> {
+    let mut best: Option<StageTimes> = None;
+    for _ in 0..runs {
+        let mut recording = Recording::new();
+        recording.measure_stages();
+        for chunk in call.wav.chunks(CHUNK_BYTES) {
+            black_box(recording.push(chunk).context("native decoding failed")?);
+        }
+        black_box(recording.finish().context("native decoding failed")?);
+        let times = recording.stage_times().context("the recording measured no stages")?;
+        let total = |times: &StageTimes| times.decode + times.measured();
+        if best.as_ref().is_none_or(|best| total(&times) < total(best)) {
+            best = Some(times);
+        }
     }
     best.context("no runs")
 }

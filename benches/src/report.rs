@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use callscope_api_types::{MeasureSource, OverlapKind};
+use callscope_component::audio::stages::StageTimes;
 
 use crate::accuracy::{self, Accuracy};
 use crate::call::HourCall;
@@ -32,6 +33,8 @@ const SENTENCE_JOIN_MS: i64 = 700;
 pub struct Report<'a> {
     pub call: &'a HourCall,
     pub native: &'a CallTiming,
+    /// Native decoding of the same call with each stage timed.
+    pub stages: &'a StageTimes,
     pub component: &'a CallTiming,
     /// The component built without SIMD, for comparison.
     pub plain: Option<&'a CallTiming>,
@@ -161,6 +164,7 @@ pub fn render(report: &Report<'_>) -> Result<String> {
         call.overlaps_per_copy,
         call.overlaps_per_copy * call.copies
     )?;
+    render_stages(&mut out, report.stages, report.native.decode, report.component.decode)?;
 
     writeln!(out, "## Guest memory\n")?;
     let peak = report.component.peak_memory_bytes.unwrap_or(0);
@@ -240,6 +244,40 @@ pub fn render(report: &Report<'_>) -> Result<String> {
     )?;
     out.push_str(report.stream_section);
     Ok(out)
+}
+
+/// Renders the time of each decoding stage, measured natively.
+fn render_stages(out: &mut String, stages: &StageTimes, native_decode: Duration, component_decode: Duration) -> Result<()> {
+    let total = stages.decode + stages.measured();
+    writeln!(
+        out,
+        "### Where the decode time goes\n\n\
+         The native library decoding the same call with a clock around each stage (`Recording::measure_stages`, \
+         fastest of the runs); its total is {:.3} s against {:.3} s for the untimed native decode. The component \
+         cannot be timed inside (it has no clock import); its decode takes {:.2} times the native one, so the \
+         shares are an estimate for it.\n",
+        total.as_secs_f64(),
+        native_decode.as_secs_f64(),
+        component_decode.as_secs_f64() / native_decode.as_secs_f64()
+    )?;
+    writeln!(out, "| stage | s | share |\n|---|---|---|")?;
+    let rows = [
+        ("decode: WAV parsing and G.711 to samples, in blocks", stages.decode),
+        ("resample: each channel from 8 to 16 kHz", stages.resample),
+        ("speech detection: earshot, energy edges, segments", stages.speech),
+        ("levels and peaks", stages.levels_and_peaks),
+        ("PCM16 playback transcode", stages.transcode),
+    ];
+    for (name, duration) in rows {
+        writeln!(
+            out,
+            "| {name} | {:.3} | {:.0}% |",
+            duration.as_secs_f64(),
+            100.0 * duration.as_secs_f64() / total.as_secs_f64()
+        )?;
+    }
+    writeln!(out)?;
+    Ok(())
 }
 
 /// Renders the live event stream section, from its heading to a final newline.
