@@ -460,7 +460,6 @@ fn engine_config(limits: &RuntimeLimits) -> Config {
     let mut config = Config::new();
     config.wasm_component_model(true);
     config.epoch_interruption(true);
-    if std::env::var_os("CALLSCOPE_PERFMAP").is_some() { config.profiler(wasmtime::ProfilingStrategy::PerfMap); }
     config.max_wasm_stack(limits.wasm_stack_bytes);
 
     let mut pool = PoolingAllocationConfig::default();
