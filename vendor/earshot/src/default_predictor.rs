@@ -111,10 +111,17 @@ const CHANNEL_VECTORS: usize = CHANNELS / LANES;
 /// One value per channel, in channel order.
 type ChannelValues = [F32x4; CHANNEL_VECTORS];
 
+/// Returns `[vector(0), vector(1), vector(2), vector(3)]`, written out: `array::map`
+/// is not always inlined.
+#[inline(always)]
+fn each_vector(vector: impl Fn(usize) -> F32x4) -> ChannelValues {
+	[vector(0), vector(1), vector(2), vector(3)]
+}
+
 /// Loads 16 per-channel values.
 #[inline(always)]
 fn channel_values(values: &[f32; CHANNELS]) -> ChannelValues {
-	[0, 1, 2, 3].map(|vector| F32x4::load(values, vector * LANES))
+	each_vector(|vector| F32x4::load(values, vector * LANES))
 }
 
 /// Returns the depthwise kernel of a stride-2 layer at float `offset`, stored
@@ -173,11 +180,11 @@ fn input_layer1(features: &[f32; 120], output: &mut [ChannelValues; LAYER1_COLUM
 	let bias = channel_values(LAYER1_BIAS);
 	let pointwise = |column: usize| -> ChannelValues {
 		let value = F32x4::splat(row[column]);
-		[0, 1, 2, 3].map(|vector| value.mul(weight[vector]).add(bias[vector]))
+		each_vector(|vector| value.mul(weight[vector]).add(bias[vector]))
 	};
 	for (q, pooled) in output.iter_mut().enumerate() {
 		let columns = [pointwise(q * POOL_STRIDE), pointwise(q * POOL_STRIDE + 1), pointwise(q * POOL_STRIDE + 2)];
-		*pooled = [0, 1, 2, 3].map(|vector| {
+		*pooled = each_vector(|vector| {
 			columns.iter().fold(F32x4::ZERO, |pooled, column| pooled.max(column[vector]))
 		});
 	}
@@ -229,7 +236,7 @@ fn input_layer2(columns: &[ChannelValues; LAYER1_COLUMNS], output: &mut [Channel
 	for (ox, column) in output.iter_mut().enumerate() {
 		let dw = depthwise(columns, &LAYER2_KERNEL_T, ox);
 		let sums = pointwise(&dw, &LAYER2_WEIGHT_T);
-		*column = [0, 1, 2, 3].map(|vector| F32x4::ZERO.max(sums[vector].add(bias[vector])));
+		*column = each_vector(|vector| F32x4::ZERO.max(sums[vector].add(bias[vector])));
 	}
 }
 

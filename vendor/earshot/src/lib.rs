@@ -314,7 +314,12 @@ fn mel_group_sums(power: &[f32; N_BINS], group: &MelGroup) -> [f32; MEL_LANES] {
 	let [first, second, third, fourth] = group.starts;
 	let mut sums = F32x4::ZERO;
 	for tap in (0..group.taps).step_by(MEL_LANES) {
-		let bins = [first, second, third, fourth].map(|start| F32x4::load(power, start + tap));
+		let bins = [
+			F32x4::load(power, first + tap),
+			F32x4::load(power, second + tap),
+			F32x4::load(power, third + tap),
+			F32x4::load(power, fourth + tap)
+		];
 		for (offset, column) in transpose(bins).into_iter().enumerate() {
 			sums = sums.add(column.mul(F32x4::load(coefficients, (tap + offset) * MEL_LANES)));
 		}
