@@ -39,7 +39,8 @@ fn main() -> Result<()> {
     let mut config = Config::new();
     config.wasm_component_model(true);
     let engine = Engine::new(&config)?;
-    let component = Component::from_file(&engine, binary).with_context(|| format!("loading {binary} failed"))?;
+    let component =
+        Component::from_file(&engine, binary).map_err(|error| anyhow::anyhow!("loading {binary} failed: {error:#}"))?;
     let mut linker = Linker::new(&engine);
     wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
 
