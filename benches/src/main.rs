@@ -234,9 +234,9 @@ fn keep_fastest(best: &mut Option<CallTiming>, timing: CallTiming) {
 }
 
 /// Bytes read between the passes of the cold peaks runs, to evict the PCM16 buffer
-/// from every cache level: several times the last-level cache a core can use on
-/// current server CPUs (up to 96 MiB per AMD CCD with 3D V-Cache).
-const EVICT_BYTES: usize = 512 << 20;
+/// from every cache level. It is several times the L3 cache of the machines the
+/// benchmark has run on; BENCHMARKS.md lists lscpu's figure for the last one.
+const EVICT_BYTES: usize = 1 << 30;
 
 /// Peaks over one hour of 16 kHz PCM16 against a plain read of the same bytes, each
 /// pass run straight after the previous one (`warm`) and after evicting the bytes from

@@ -83,6 +83,7 @@ pub fn render(report: &Report<'_>) -> Result<String> {
     writeln!(out, "| | |\n|---|---|")?;
     writeln!(out, "| CPU | {} |", cpu_model())?;
     writeln!(out, "| cores available | {} |", std::thread::available_parallelism().map_or(0, usize::from))?;
+    writeln!(out, "| L3 cache (lscpu) | {} |", l3_cache())?;
     writeln!(out, "| rustc | {} |", command_output("rustc", &["--version"]))?;
     writeln!(out, "| wasmtime | {} |", locked_version(report.root, "wasmtime"))?;
     writeln!(out, "| earshot | {} |", locked_version(report.root, "earshot"))?;
@@ -513,6 +514,14 @@ fn cpu_model() -> String {
         .lines()
         .find_map(|line| line.strip_prefix("Model name:").map(|model| model.trim().to_string()))
         .unwrap_or_else(|| "unknown (lscpu gave no model name)".to_string())
+}
+
+fn l3_cache() -> String {
+    let lscpu = command_output("lscpu", &[]);
+    lscpu
+        .lines()
+        .find_map(|line| line.strip_prefix("L3 cache:").map(|size| size.trim().to_string()))
+        .unwrap_or_else(|| "unknown (lscpu gave no L3 cache size)".to_string())
 }
 
 fn command_output(program: &str, args: &[&str]) -> String {

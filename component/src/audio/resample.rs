@@ -235,8 +235,8 @@ impl Resampler {
         self.next_output = end;
     }
 
-    /// Whether the output rate is exactly twice the input rate, with outputs `2m` and
-    /// `2m + 1` reading the same input window.
+    /// Returns whether the output rate is exactly twice the input rate, with outputs
+    /// `2m` and `2m + 1` reading the same input window.
     fn is_doubling(&self) -> bool {
         self.input_step == 1 && self.period == 2 && self.residues[0].0 == self.residues[1].0
     }
