@@ -10,7 +10,8 @@ pub struct StreamEvent {
     pub id: String,
     pub call_id: String,
     pub event_type: String,
-    /// The event re-serialised as one line of canonical JSON.
+    /// The event as one line of JSON: the text as sent when it contains no line
+    /// break, otherwise re-serialised on one line.
     pub json: String,
 }
 
@@ -24,7 +25,7 @@ pub fn parse_event(bytes: &[u8]) -> Result<StreamEvent, String> {
             native::VERSION
         ));
     }
-    let text = |key: &str| value.get(key).and_then(|v| v.as_str()).map(str::to_owned);
+    let text = |key: &str| value.get(key).and_then(|v| v.as_str());
     let id = text("id").filter(|id| !id.is_empty()).ok_or_else(|| {
         "the event has no \"id\"; give every event a unique string id so redelivery is harmless".to_owned()
     })?;
@@ -32,7 +33,23 @@ pub fn parse_event(bytes: &[u8]) -> Result<StreamEvent, String> {
     let event_type = text("type").unwrap_or_default();
 
     native::normalize_single(&value).map_err(|e: IngestError| format!("event {id}: {e}"))?;
-    Ok(StreamEvent { id, call_id, event_type, json: value.to_string() })
+    Ok(StreamEvent {
+        id: id.to_owned(),
+        call_id: call_id.to_owned(),
+        event_type: event_type.to_owned(),
+        json: one_line(bytes, &value),
+    })
+}
+
+/// Returns the event as one NDJSON line. `parse_json` has checked that `bytes` is
+/// UTF-8 JSON, so text without a line break is kept as sent instead of being
+/// serialised again; whitespace and key order do not change what it parses to.
+fn one_line(bytes: &[u8], value: &serde_json::Value) -> String {
+    let has_line_break = bytes.iter().any(|&byte| byte == b'\n' || byte == b'\r');
+    match std::str::from_utf8(bytes) {
+        Ok(text) if !has_line_break => text.to_owned(),
+        _ => value.to_string(),
+    }
 }
 
 /// Validates each event of a batch independently.
@@ -51,6 +68,23 @@ mod tests {
         assert_eq!(parsed.id, "e1");
         assert_eq!(parsed.call_id, "c1");
         assert_eq!(parsed.event_type, "utterance");
+    }
+
+    #[test]
+    fn one_line_event_kept_as_sent() {
+        let event = br#"{"v":1, "type":"call_started", "call_id":"c1", "id":"e1"}"#;
+        let parsed = parse_event(event).unwrap();
+        assert_eq!(parsed.json.as_bytes(), event);
+    }
+
+    #[test]
+    fn multi_line_event_stored_on_one_line() {
+        let event = b"{\"v\":1,\n \"id\":\"e1\",\r\n \"call_id\":\"c1\",\n \"type\":\"call_started\"}";
+        let parsed = parse_event(event).unwrap();
+        assert!(!parsed.json.contains(['\n', '\r']), "{:?}", parsed.json);
+        let stored: serde_json::Value = serde_json::from_str(&parsed.json).unwrap();
+        let sent: serde_json::Value = serde_json::from_slice(event).unwrap();
+        assert_eq!(stored, sent);
     }
 
     #[test]
