@@ -367,7 +367,7 @@ async fn publish_and_consume(
 }
 
 /// A read-only connection of its own to the benchmark's database, so that following
-/// the consumer's progress neither waits for nor holds the host's connection.
+/// the consumer's progress neither waits for nor locks the host's connection.
 struct ProgressReader {
     connection: rusqlite::Connection,
 }
@@ -651,7 +651,7 @@ fn pin_to_current_cpu() -> Option<usize> {
 /// Returns the user and system CPU time of the whole process so far, or zero when
 /// `getrusage` fails.
 fn process_cpu() -> Duration {
-    // SAFETY: rusage is plain data that getrusage fills in; zeroed is a valid value.
+    // SAFETY: rusage is plain data that getrusage fills in, and all zeros is a valid value.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
     // SAFETY: RUSAGE_SELF with a pointer to a live rusage is getrusage's contract.
     if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) } != 0 {

@@ -25,8 +25,8 @@ pub fn parse_json(payload: &[u8]) -> Result<Value, IngestError> {
     })
 }
 
-/// Checks the size, encoding and nesting of `payload`; returns it as text, ready for
-/// a JSON parser.
+/// Checks the size, encoding and nesting of `payload` and returns it as text for a
+/// JSON parser.
 pub fn check_text(payload: &[u8]) -> Result<&str, IngestError> {
     if payload.len() > MAX_PAYLOAD_BYTES {
         return Err(IngestError::TooLarge(format!(

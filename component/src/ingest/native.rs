@@ -118,7 +118,7 @@ pub fn normalize(lines: &[Line]) -> Result<NormalizedCall, IngestError> {
 }
 
 /// Normalises the events of one call given as `(line number, event)` pairs, so a
-/// caller that holds one parsed event validates it without copying it.
+/// caller with one parsed event validates it without copying it.
 fn normalize_events<'a>(
     lines: impl IntoIterator<Item = (usize, &'a Value)>,
 ) -> Result<NormalizedCall, IngestError> {

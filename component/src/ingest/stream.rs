@@ -30,8 +30,8 @@ pub fn parse_event(bytes: &[u8]) -> Result<StreamEvent, String> {
     }
 }
 
-/// Validates an event by normalising it as a one-event call; the path for every event
-/// that is not a [`PlainUtterance`].
+/// Validates an event by normalising it as a one-event call. Every event that is not
+/// a [`PlainUtterance`] takes this path.
 fn parse_full(bytes: &[u8]) -> Result<StreamEvent, String> {
     let value = limits::parse_json(bytes).map_err(|e| e.to_string())?;
     if !native::matches(&value) {
@@ -104,7 +104,7 @@ fn plain_utterance(text: &str) -> Option<StreamEvent> {
 
 /// Returns the event as one NDJSON line. `parse_json` has checked that `bytes` is
 /// UTF-8 JSON, so text without a line break is kept as sent instead of being
-/// serialised again; whitespace and key order do not change what it parses to.
+/// serialised again. Whitespace and key order do not change what it parses to.
 fn one_line(bytes: &[u8], value: &Value) -> String {
     match std::str::from_utf8(bytes) {
         Ok(text) if !has_line_break(bytes) => text.to_owned(),

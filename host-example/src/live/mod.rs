@@ -20,13 +20,13 @@ use crate::app::AppState;
 use crate::import::ingest_event;
 use store::{AcceptedEvent, BatchOutcome, RejectedEvent};
 
-/// Shortest pause between the first event that marks a call and its rebuild. 50 ms
+/// Minimum pause between the first event that marks a call and its rebuild. 50 ms
 /// gathers the events of one burst while a quiet stream reaches the widget at once.
 pub const MIN_UPDATE_PAUSE: Duration = Duration::from_millis(50);
 
-/// Longest pause before a rebuild. Under load the pause equals the time the last
-/// round of rebuilds took, up to this cap, so events coalesce into fewer rebuilds;
-/// the cap keeps a busy call changing on screen at least every half second plus the
+/// Maximum pause before a rebuild. Under load the pause equals the time the last
+/// round of rebuilds took, up to this cap, so events coalesce into fewer rebuilds.
+/// The cap keeps a busy call changing on screen at least every half second plus the
 /// time its rebuild takes.
 pub const MAX_UPDATE_PAUSE: Duration = Duration::from_millis(500);
 
@@ -86,14 +86,14 @@ impl LiveHub {
 
 /// Validates raw stream events in the component and stores them in one transaction;
 /// returns what changed. The caller acknowledges the events only after this returns.
-/// Each event is `(source, payload)`; the source is stored with a rejected event.
+/// Each event is `(source, payload)`, and the source is stored with a rejected event.
 pub async fn store_batch(state: &AppState, batch: Vec<(String, Vec<u8>)>) -> Result<BatchOutcome, crate::import::ImportError> {
     let (sources, payloads): (Vec<String>, Vec<Vec<u8>>) = batch.into_iter().unzip();
     store_events(state, payloads, |index| sources[index].clone()).await
 }
 
-/// Stores events like [`store_batch`]; `source(i)` returns the origin of
-/// `payloads[i]` and is called only for events the component rejects.
+/// Stores events like [`store_batch`]. `source(i)` returns the origin of
+/// `payloads[i]`, and it is called only for events the component rejects.
 pub async fn store_events(
     state: &AppState,
     payloads: Vec<Vec<u8>>,

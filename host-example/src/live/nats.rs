@@ -130,13 +130,13 @@ async fn store_and_ack(state: &AppState, client: &async_nats::Client, received: 
     };
 
     // A failed store leaves the batch unacknowledged, so JetStream redelivers it
-    // after `ack_wait`; the consumer then goes on with the next batch.
+    // after `ack_wait`. The consumer meanwhile goes on with the next batch.
     match super::store_events(state, payloads, source).await {
         Ok(outcome) => {
             tracing::debug!(events = received.len(), duplicates = outcome.duplicates, rejected = outcome.rejected, "batch stored");
-            // Each event gets its own acknowledgement: an `AckAll` on the last one
-            // would also acknowledge every earlier delivery still pending, such as a
-            // batch whose store failed, and those events would never be redelivered.
+            // Each event gets its own acknowledgement, because an `AckAll` on the last
+            // one would also acknowledge every earlier delivery still pending, such as
+            // a batch whose store failed, and those events would never be redelivered.
             for message in &received {
                 if let Err(error) = message.ack().await {
                     tracing::warn!(%error, "acknowledging a stored event failed; it will be redelivered and skipped");

@@ -32,7 +32,7 @@ CREATE TABLE IF NOT EXISTS live_calls (
 ";
 
 /// Adds the unique index that keeps each rejected event once. A database made before
-/// the index existed may hold copies that redeliveries stored, so they are removed
+/// the index existed may contain copies that redeliveries stored, so they are removed
 /// first, keeping the oldest.
 pub(crate) fn index_rejected_events(connection: &mut Connection) -> rusqlite::Result<()> {
     let indexed: bool = connection.query_row(
