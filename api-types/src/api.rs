@@ -111,8 +111,8 @@ pub struct InstalledComponent {
     pub size_bytes: u64,
     /// Name of the configured key whose ed25519 signature it carried, if any.
     pub signed_by: Option<String>,
-    /// What the component says about itself; absent for interface 0.1 components,
-    /// which cannot say, and in state files written before 0.2.
+    /// The component's description of its build. It is absent for interface 0.1
+    /// components, which have no `about` interface, and in state files from before 0.2.
     #[serde(default)]
     pub describes_itself_as: Option<ComponentInfo>,
 }

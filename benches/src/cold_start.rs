@@ -60,7 +60,7 @@ fn cache_size(folder: &Path) -> Result<u64> {
     Ok(total)
 }
 
-/// The `## Component cold start` section of BENCHMARKS.md.
+/// Renders the `## Component cold start` section of BENCHMARKS.md.
 pub fn render(cold: &ColdStart, runs: usize) -> String {
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     let mut out = String::new();

@@ -40,8 +40,8 @@ pub fn quiet_broken_component_wasm() -> PathBuf {
     artifact("CALLSCOPE_QUIET_BROKEN_COMPONENT_WASM")
 }
 
-/// The same component source built against the frozen interface 0.1.0
-/// (`wit-previous/0.1.0/`), as a component released before interface 0.2 is.
+/// Returns the path of the same component source built against the frozen interface
+/// 0.1.0 (`wit-previous/0.1.0/`), like a component released before interface 0.2.
 pub fn previous_interface_component_wasm() -> PathBuf {
     artifact("CALLSCOPE_COMPONENT_0_1_WASM")
 }

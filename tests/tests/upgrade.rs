@@ -368,7 +368,7 @@ async fn previous_interface_version_installs_serves_and_rolls_back() {
 }
 
 #[test]
-fn agreement_on_a_non_number_is_refused_by_0_2_and_traps_in_0_1() {
+fn non_number_agreement_per_interface_version() {
     let ratings = [
         ("call-1".to_owned(), "ann".to_owned(), "3".to_owned()),
         ("call-1".to_owned(), "bob".to_owned(), "loud".to_owned()),
@@ -377,7 +377,8 @@ fn agreement_on_a_non_number_is_refused_by_0_2_and_traps_in_0_1() {
     let current = load_runtime(&component_wasm(), RuntimeLimits::default());
     match current.compute_agreement("score", &ratings, MeasurementLevel::Interval) {
         Err(ComponentError::Rejected(RejectedInput::InvalidAnnotation(message))) => {
-            assert!(message.contains("loud") && message.contains("score"), "{message}");
+            assert!(message.contains("loud"), "the error names the value: {message}");
+            assert!(message.contains("score"), "the error names the label: {message}");
         }
         other => panic!("interface 0.2 should refuse the rating \"loud\": {other:?}"),
     }

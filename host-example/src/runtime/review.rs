@@ -110,9 +110,9 @@ impl ComponentRuntime {
         self.call(|guest, store| guest.review_queue(store, candidates, sample_per_mille, seed))
     }
 
-    /// Computes agreement between annotators on one label. A component of interface
-    /// 0.2 refuses a value that is not a number at the interval level; one of 0.1
-    /// traps on it, which fails the request as a component fault.
+    /// Computes agreement between annotators on one label. At the interval level a
+    /// component of interface 0.2 rejects a value that is not a number. One of 0.1
+    /// traps on it instead, so the request fails as a component fault.
     pub fn compute_agreement(
         &self,
         label_id: &str,
