@@ -35,6 +35,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use callscope_api_types::{AnalysisSettings, AudioSummary, CallAnalysis, ChannelLayout, Utterance};
+use callscope_component::audio::stages::StageTimes;
 use callscope_component::audio::{Pcm16Peaks, Recording};
 use callscope_host::{ComponentRuntime, RuntimeLimits};
 
@@ -105,6 +106,8 @@ fn main() -> Result<()> {
 
     let native = time_native(&call, options.runs)?;
     eprintln!("native: {:?}", native.total);
+    let stages = time_stages(&call, options.runs)?;
+    eprintln!("native stages: {stages:?}");
     let component = time_component(&options.wasm, &call, options.runs)?;
     eprintln!("component: {:?}", component.total);
     let plain = match &options.wasm_plain {
@@ -118,7 +121,7 @@ fn main() -> Result<()> {
     let same_result = component.result == native.result;
 
     let peaks = time_peaks(&root, &options.wasm, options.runs)?;
-    eprintln!("peaks: native {:?}, component {:?}", peaks.native, peaks.component);
+    eprintln!("peaks, cold caches: read {:?}, native {:?}, component {:?}", peaks.cold.memory_read, peaks.cold.native, peaks.cold.component);
     let accuracy = report::measure_accuracy(&root)?;
     let stream_section = match options.sections {
         Sections::Audio => {
@@ -131,6 +134,7 @@ fn main() -> Result<()> {
     let markdown = report::render(&report::Report {
         call: &call,
         native: &native,
+        stages: &stages,
         component: &component,
         plain: plain.as_ref(),
         same_result,
@@ -178,6 +182,26 @@ fn time_native(call: &call::HourCall, runs: usize) -> Result<CallTiming> {
         let analysis = analyze_native(&call.utterances, &summary)?;
         let total = started.elapsed();
         keep_fastest(&mut best, CallTiming { decode, analyze: total - decode, total, result: (summary, analysis), peak_memory_bytes: None });
+    }
+    best.context("no runs")
+}
+
+/// Times each decoding stage of the one-hour call natively; returns the run with the
+/// shortest total.
+fn time_stages(call: &call::HourCall, runs: usize) -> Result<StageTimes> {
+    let mut best: Option<StageTimes> = None;
+    for _ in 0..runs {
+        let mut recording = Recording::new();
+        recording.measure_stages();
+        for chunk in call.wav.chunks(CHUNK_BYTES) {
+            black_box(recording.push(chunk).context("native decoding failed")?);
+        }
+        black_box(recording.finish().context("native decoding failed")?);
+        let times = recording.stage_times().context("the recording measured no stages")?;
+        let total = |times: &StageTimes| times.decode + times.measured();
+        if best.as_ref().is_none_or(|best| total(&times) < total(best)) {
+            best = Some(times);
+        }
     }
     best.context("no runs")
 }
@@ -232,15 +256,34 @@ fn keep_fastest(best: &mut Option<CallTiming>, timing: CallTiming) {
     }
 }
 
-/// Peaks over one hour of 16 kHz PCM16 against a plain read of the same bytes.
+/// Bytes read between the passes of the cold peaks runs, to evict the PCM16 buffer
+/// from every cache level. It is several times the L3 cache of the machines the
+/// benchmark has run on; BENCHMARKS.md lists lscpu's figure for the last one.
+const EVICT_BYTES: usize = 1 << 30;
+
+/// Peaks over one hour of 16 kHz PCM16 against a plain read of the same bytes, each
+/// pass run straight after the previous one (`warm`) and after evicting the bytes from
+/// the caches (`cold`).
 pub struct PeaksTiming {
     pub bytes: usize,
+    pub warm: PeaksPasses,
+    pub cold: PeaksPasses,
+    pub same_result: bool,
+}
+
+/// The fastest time of each pass over the PCM16 bytes.
+#[derive(Clone, Copy)]
+pub struct PeaksPasses {
+    /// A sum of the bytes as 64-bit words.
     pub memory_read: Duration,
     /// `Pcm16Peaks` fed the bytes in [`CHUNK_BYTES`] chunks, natively.
     pub native: Duration,
     /// The component's `pcm16-peaks` resource fed the same chunks by the host.
     pub component: Duration,
-    pub same_result: bool,
+}
+
+impl PeaksPasses {
+    const NONE: Self = Self { memory_read: Duration::MAX, native: Duration::MAX, component: Duration::MAX };
 }
 
 fn time_peaks(root: &Path, wasm: &Path, runs: usize) -> Result<PeaksTiming> {
@@ -248,36 +291,54 @@ fn time_peaks(root: &Path, wasm: &Path, runs: usize) -> Result<PeaksTiming> {
     let cache = std::env::temp_dir().join("callscope-bench-cache");
     let limits = RuntimeLimits { audio_chunk_bytes: CHUNK_BYTES, ..RuntimeLimits::default() };
     let runtime = ComponentRuntime::load(wasm, &cache, limits).with_context(|| format!("loading {} failed", wasm.display()))?;
+    // Written, so that every page is backed by its own memory rather than the shared
+    // zero page.
+    let evict = vec![1u64; EVICT_BYTES / 8];
 
-    let mut memory_read = Duration::MAX;
-    let mut native = Duration::MAX;
-    let mut component = Duration::MAX;
+    let mut warm = PeaksPasses::NONE;
+    let mut cold = PeaksPasses::NONE;
     let mut results = None;
     for _ in 0..runs {
-        let started = Instant::now();
-        let mut sum = 0u64;
-        for word in pcm.chunks_exact(8) {
-            sum = sum.wrapping_add(u64::from_le_bytes(word.try_into().unwrap_or_default()));
-        }
-        black_box(sum);
-        memory_read = memory_read.min(started.elapsed());
+        for (passes, evicting) in [(&mut warm, false), (&mut cold, true)] {
+            let before_pass = || {
+                if evicting {
+                    black_box(evict.iter().fold(0u64, |sum, &word| sum.wrapping_add(word)));
+                }
+            };
 
-        let started = Instant::now();
-        let mut peaks = Pcm16Peaks::new(1, 16_000);
-        for chunk in pcm.chunks(CHUNK_BYTES) {
-            peaks.push(chunk).context("native peaks failed")?;
-        }
-        let native_levels = black_box(peaks.finish().context("native peaks failed")?);
-        native = native.min(started.elapsed());
+            before_pass();
+            let started = Instant::now();
+            black_box(sum_words(&pcm));
+            passes.memory_read = passes.memory_read.min(started.elapsed());
 
-        let started = Instant::now();
-        let component_levels =
-            runtime.pcm16_peaks(&mut Cursor::new(&pcm), 1, 16_000).context("peaks in the component failed")?;
-        component = component.min(started.elapsed());
-        results = Some((native_levels, component_levels));
+            before_pass();
+            let started = Instant::now();
+            let mut peaks = Pcm16Peaks::new(1, 16_000);
+            for chunk in pcm.chunks(CHUNK_BYTES) {
+                peaks.push(chunk).context("native peaks failed")?;
+            }
+            let native_levels = black_box(peaks.finish().context("native peaks failed")?);
+            passes.native = passes.native.min(started.elapsed());
+
+            before_pass();
+            let started = Instant::now();
+            let component_levels =
+                runtime.pcm16_peaks(&mut Cursor::new(&pcm), 1, 16_000).context("peaks in the component failed")?;
+            passes.component = passes.component.min(started.elapsed());
+            results = Some((native_levels, component_levels));
+        }
     }
     let same_result = results.is_some_and(|(native, component)| native == component);
-    Ok(PeaksTiming { bytes: pcm.len(), memory_read, native, component, same_result })
+    Ok(PeaksTiming { bytes: pcm.len(), warm, cold, same_result })
+}
+
+/// The plain memory read: a wrapping sum of the bytes as little-endian 64-bit words.
+fn sum_words(bytes: &[u8]) -> u64 {
+    let mut sum = 0u64;
+    for word in bytes.chunks_exact(8) {
+        sum = sum.wrapping_add(u64::from_le_bytes(word.try_into().unwrap_or_default()));
+    }
+    sum
 }
 
 fn parse_options() -> Result<Options> {

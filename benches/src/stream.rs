@@ -22,10 +22,10 @@ use callscope_host::storage::Storage;
 use callscope_host::{AppState, ComponentRuntime};
 
 /// Events per transaction on the paths without NATS, the consumer's default batch.
-pub const BATCH_EVENTS: usize = 500;
+pub const BATCH_EVENTS: usize = callscope_host::live::nats::DEFAULT_BATCH_SIZE;
 
-/// How often the sustained run counts the stored events.
-pub const POLL_INTERVAL: Duration = Duration::from_millis(50);
+/// How often the sustained run checks how many events are stored.
+pub const POLL_INTERVAL: Duration = Duration::from_millis(10);
 
 /// Maximum wait for the consumer to store every event before the run is given up.
 const CONSUME_TIMEOUT: Duration = Duration::from_secs(600);
@@ -67,8 +67,12 @@ pub struct StreamReport {
     pub consumer: Result<ConsumerRun, String>,
     /// `live::store_batch` (component and SQLite) called directly.
     pub store_batch: Duration,
+    /// Process CPU time of the fastest `store_batch` run.
+    pub store_batch_cpu: Duration,
     /// `Storage::insert_events` with events split on the host, no component.
     pub direct_insert: Duration,
+    /// Process CPU time of the fastest direct-insert run.
+    pub direct_insert_cpu: Duration,
     pub latency: Result<LatencyRun, String>,
 }
 
@@ -77,6 +81,8 @@ pub struct ConsumerRun {
     pub publish: Duration,
     /// From starting the consumer to the last event stored.
     pub consume: Duration,
+    /// Process CPU time over `consume`.
+    pub cpu: Duration,
     /// Memory from the start of the first run to the end of the last.
     pub memory: MemoryUse,
 }
@@ -153,7 +159,7 @@ async fn measure_pinned(options: StreamOptions, runtime: Arc<ComponentRuntime>, 
     for run in 0..options.runs {
         match consume_from_nats(&options.nats_url, runtime.clone(), &format!("{run_id}r{run}"), &events).await {
             Ok(timing) => {
-                eprintln!("stream: consumer stored {} events in {:?}", events.len(), timing.consume);
+                eprintln!("stream: consumer stored {} events in {:?} ({:?} CPU)", events.len(), timing.consume, timing.cpu);
                 consumer = Ok(match consumer {
                     Ok(earlier) => earlier.followed_by(timing),
                     Err(_) => timing,
@@ -167,17 +173,19 @@ async fn measure_pinned(options: StreamOptions, runtime: Arc<ComponentRuntime>, 
         }
     }
 
-    let mut store_batch = Duration::MAX;
-    let mut direct_insert = Duration::MAX;
+    let mut store_batch = (Duration::MAX, Duration::ZERO);
+    let mut direct_insert = (Duration::MAX, Duration::ZERO);
     for _ in 0..options.runs {
-        let elapsed = time_store_batch(runtime.clone(), &events).await?;
-        eprintln!("stream: store_batch stored {} events in {elapsed:?}", events.len());
-        store_batch = store_batch.min(elapsed);
+        let (elapsed, cpu) = time_store_batch(runtime.clone(), &events).await?;
+        eprintln!("stream: store_batch stored {} events in {elapsed:?} ({cpu:?} CPU)", events.len());
+        store_batch = store_batch.min((elapsed, cpu));
 
-        let elapsed = time_direct_insert(runtime.clone(), &events).await?;
-        eprintln!("stream: direct insert stored {} events in {elapsed:?}", events.len());
-        direct_insert = direct_insert.min(elapsed);
+        let (elapsed, cpu) = time_direct_insert(runtime.clone(), &events).await?;
+        eprintln!("stream: direct insert stored {} events in {elapsed:?} ({cpu:?} CPU)", events.len());
+        direct_insert = direct_insert.min((elapsed, cpu));
     }
+    let (store_batch, store_batch_cpu) = store_batch;
+    let (direct_insert, direct_insert_cpu) = direct_insert;
 
     let latency = match measure_latency(&options, runtime, &run_id).await {
         Ok(run) => Ok(run),
@@ -186,7 +194,17 @@ async fn measure_pinned(options: StreamOptions, runtime: Arc<ComponentRuntime>, 
             Err(format!("{error:#}"))
         }
     };
-    Ok(StreamReport { options, mean_event_bytes, pinned_cpu, consumer, store_batch, direct_insert, latency })
+    Ok(StreamReport {
+        options,
+        mean_event_bytes,
+        pinned_cpu,
+        consumer,
+        store_batch,
+        store_batch_cpu,
+        direct_insert,
+        direct_insert_cpu,
+        latency,
+    })
 }
 
 /// Returns `count` utterance events spread round-robin over `calls` calls, as
@@ -314,16 +332,18 @@ async fn publish_and_consume(
     let publish = started.elapsed();
     eprintln!("stream: published {} events in {publish:?}", events.len());
 
-    let (state, _sessions, _data_dir) = new_state(runtime)?;
+    let (state, _sessions, data_dir) = new_state(runtime)?;
     let expected = events.len() as u64;
+    let progress = ProgressReader::open(data_dir.path())?;
     let rss_start_kib = memory_kib("VmRSS");
     let mut rss_max_kib = rss_start_kib;
 
     let started = Instant::now();
+    let cpu_start = process_cpu();
     let consumer = tokio::spawn(callscope_host::live::nats::run(state.clone(), names.config(url)));
     loop {
         tokio::time::sleep(POLL_INTERVAL).await;
-        let stored = state.storage.count_events(None).await.context("counting stored events failed")?;
+        let stored = progress.last_sequence()?;
         rss_max_kib = rss_max_kib.max(memory_kib("VmRSS"));
         if stored >= expected {
             break;
@@ -338,17 +358,47 @@ async fn publish_and_consume(
         }
     }
     let consume = started.elapsed();
+    let cpu = process_cpu().saturating_sub(cpu_start);
     consumer.abort();
+    check_stored(&state, events.len()).await?;
 
     let memory = MemoryUse { rss_start_kib, rss_end_kib: memory_kib("VmRSS"), rss_max_kib, hwm_end_kib: memory_kib("VmHWM") };
-    Ok(ConsumerRun { publish, consume, memory })
+    Ok(ConsumerRun { publish, consume, cpu, memory })
 }
 
-/// Times `live::store_batch` over the events in consumer-sized batches.
-async fn time_store_batch(runtime: Arc<ComponentRuntime>, events: &[(usize, Vec<u8>)]) -> Result<Duration> {
+/// A read-only connection of its own to the benchmark's database, so that following
+/// the consumer's progress neither waits for nor locks the host's connection.
+struct ProgressReader {
+    connection: rusqlite::Connection,
+}
+
+impl ProgressReader {
+    fn open(data_dir: &std::path::Path) -> Result<Self> {
+        let path = data_dir.join("callscope.sqlite3");
+        let connection = rusqlite::Connection::open_with_flags(&path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .with_context(|| format!("opening {} read-only failed", path.display()))?;
+        Ok(Self { connection })
+    }
+
+    /// Returns the highest stream event sequence committed so far. Events are only
+    /// added and the sequence is SQLite's rowid, so it equals the number stored,
+    /// and reading it costs one index lookup where `COUNT(*)` would scan the table.
+    fn last_sequence(&self) -> Result<u64> {
+        let last: Option<i64> = self
+            .connection
+            .query_row("SELECT MAX(seq) FROM stream_events", [], |row| row.get(0))
+            .context("reading the last stored event failed")?;
+        Ok(last.unwrap_or(0) as u64)
+    }
+}
+
+/// Times `live::store_batch` over the events in consumer-sized batches; returns the
+/// elapsed and the process CPU time.
+async fn time_store_batch(runtime: Arc<ComponentRuntime>, events: &[(usize, Vec<u8>)]) -> Result<(Duration, Duration)> {
     let (state, _sessions, _data_dir) = new_state(runtime)?;
 
     let started = Instant::now();
+    let cpu_start = process_cpu();
     for (number, chunk) in events.chunks(BATCH_EVENTS).enumerate() {
         let batch = chunk.iter().map(|(call, payload)| (format!("bench batch {number} call {call}"), payload.clone())).collect();
         let outcome = callscope_host::live::store_batch(&state, batch).await.context("store_batch failed")?;
@@ -357,9 +407,10 @@ async fn time_store_batch(runtime: Arc<ComponentRuntime>, events: &[(usize, Vec<
         }
     }
     let elapsed = started.elapsed();
+    let cpu = process_cpu().saturating_sub(cpu_start);
 
     check_stored(&state, events.len()).await?;
-    Ok(elapsed)
+    Ok((elapsed, cpu))
 }
 
 /// The fields a host needs to store an event, read without validating anything else.
@@ -374,11 +425,12 @@ struct EventKeys<'a> {
 /// Times the no-component baseline: the host reads each event's id, call id and type
 /// with serde_json and stores the payload as it came, through the same
 /// `Storage::insert_events` and schema as the live path.
-async fn time_direct_insert(runtime: Arc<ComponentRuntime>, events: &[(usize, Vec<u8>)]) -> Result<Duration> {
+async fn time_direct_insert(runtime: Arc<ComponentRuntime>, events: &[(usize, Vec<u8>)]) -> Result<(Duration, Duration)> {
     let (state, _sessions, _data_dir) = new_state(runtime)?;
     let received_at = "2026-01-01T00:00:00Z".to_string();
 
     let started = Instant::now();
+    let cpu_start = process_cpu();
     for chunk in events.chunks(BATCH_EVENTS) {
         let mut accepted = Vec::with_capacity(chunk.len());
         for (_, payload) in chunk {
@@ -393,9 +445,10 @@ async fn time_direct_insert(runtime: Arc<ComponentRuntime>, events: &[(usize, Ve
         state.storage.insert_events(accepted, Vec::new(), received_at.clone()).await.context("insert_events failed")?;
     }
     let elapsed = started.elapsed();
+    let cpu = process_cpu().saturating_sub(cpu_start);
 
     check_stored(&state, events.len()).await?;
-    Ok(elapsed)
+    Ok((elapsed, cpu))
 }
 
 async fn check_stored(state: &AppState, expected: usize) -> Result<()> {
@@ -593,6 +646,19 @@ fn pin_to_current_cpu() -> Option<usize> {
         libc::CPU_SET(cpu, &mut set);
         (libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) == 0).then_some(cpu)
     }
+}
+
+/// Returns the user and system CPU time of the whole process so far, or zero when
+/// `getrusage` fails.
+fn process_cpu() -> Duration {
+    // SAFETY: rusage is plain data that getrusage fills in, and all zeros is a valid value.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: RUSAGE_SELF with a pointer to a live rusage is getrusage's contract.
+    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) } != 0 {
+        return Duration::ZERO;
+    }
+    let time = |value: libc::timeval| Duration::new(value.tv_sec as u64, value.tv_usec as u32 * 1_000);
+    time(usage.ru_utime) + time(usage.ru_stime)
 }
 
 /// Returns a `/proc/self/status` memory field in KiB, or 0 when it cannot be read.

@@ -141,10 +141,11 @@ struct Args {
     #[arg(long, default_value = "callscope-host")]
     nats_consumer: String,
     /// Events stored per transaction.
-    #[arg(long, default_value_t = 500)]
+    #[arg(long, default_value_t = callscope_host::live::nats::DEFAULT_BATCH_SIZE)]
     nats_batch_size: usize,
-    /// Unacknowledged events the server may deliver at once.
-    #[arg(long, default_value_t = 1000)]
+    /// Unacknowledged events the server may deliver at once; twice the batch size
+    /// lets the next batch arrive while one is stored.
+    #[arg(long, default_value_t = callscope_host::live::nats::DEFAULT_MAX_IN_FLIGHT)]
     nats_max_in_flight: i64,
     /// Demo: publish this recorded event stream (NDJSON) to NATS after start-up, so a
     /// call arrives live. Needs --nats-url.

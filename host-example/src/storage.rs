@@ -112,12 +112,13 @@ pub struct Storage {
 impl Storage {
     /// Opens (creating if needed) `callscope.sqlite3` in `data_dir`.
     pub fn open(data_dir: &Path) -> Result<Self, StorageError> {
-        let connection = Connection::open(data_dir.join("callscope.sqlite3"))?;
+        let mut connection = Connection::open(data_dir.join("callscope.sqlite3"))?;
         connection.pragma_update(None, "journal_mode", "WAL")?;
         connection.pragma_update(None, "synchronous", "NORMAL")?;
         connection.pragma_update(None, "foreign_keys", "ON")?;
         connection.execute_batch(SCHEMA)?;
         connection.execute_batch(crate::live::store::SCHEMA)?;
+        crate::live::store::index_rejected_events(&mut connection)?;
         connection.execute_batch(crate::review_store::SCHEMA)?;
         Ok(Self { connection: Arc::new(Mutex::new(connection)) })
     }

@@ -149,20 +149,27 @@ fn decode_byte(encoding: AudioEncoding, byte: u8) -> Sample {
     }
 }
 
-/// Decodes frames of `CHANNELS` one-byte samples through `table`. The channel count
-/// is a constant, so the frame indexing needs no checks.
+/// Decodes frames of `CHANNELS` one-byte samples through `table`: first each byte to
+/// its 16-bit value in the interleaved buffer, then each channel's floats from those
+/// values, which for every one-byte encoding equal `value / 32768` (see
+/// [`decode_byte`]). The channel count is a constant, so the frame indexing needs no
+/// checks, and the float conversion is a plain loop that vectorises.
 fn fill_bytes<const CHANNELS: usize>(bytes: &[u8], table: &[Sample; 256], block: &mut SampleBlock) {
     let (samples, pcm16, clipped) = block.buffers_mut();
-    for (channel, buffer) in samples.iter_mut().enumerate() {
-        let mut count = 0;
-        let frames = bytes.chunks_exact(CHANNELS).zip(pcm16.chunks_exact_mut(CHANNELS));
-        for (slot, (frame, values)) in buffer.iter_mut().zip(frames) {
-            let (sample, sample16, is_clipped) = table[usize::from(frame[channel])];
-            *slot = sample;
-            values[channel] = sample16;
-            count += u64::from(is_clipped);
+    let mut counts = [0u64; CHANNELS];
+    for (frame, values) in bytes.chunks_exact(CHANNELS).zip(pcm16.chunks_exact_mut(CHANNELS)) {
+        for channel in 0..CHANNELS {
+            let (_, value, is_clipped) = table[usize::from(frame[channel])];
+            values[channel] = value;
+            counts[channel] += u64::from(is_clipped);
         }
-        clipped[channel] = count;
+    }
+    clipped[..CHANNELS].copy_from_slice(&counts);
+
+    for (channel, buffer) in samples.iter_mut().enumerate() {
+        for (slot, values) in buffer.iter_mut().zip(pcm16.chunks_exact(CHANNELS)) {
+            *slot = f32::from(values[channel]) / 32768.0;
+        }
     }
 }
 
@@ -264,10 +271,22 @@ pub fn to_i16_slice(samples: &[f32], output: &mut [i16]) {
 
 #[cfg(test)]
 mod tests {
-    use super::{to_i16, to_i16_slice};
+    use callscope_api_types::audio::AudioEncoding;
+
+    use super::{decode_byte, to_i16, to_i16_slice};
 
     fn reference(sample: f32) -> i16 {
         (sample * 32768.0).round().clamp(-32768.0, 32767.0) as i16
+    }
+
+    #[test]
+    fn byte_samples_are_16_bit_values_over_32768() {
+        for encoding in [AudioEncoding::Pcm8, AudioEncoding::Mulaw, AudioEncoding::Alaw] {
+            for byte in 0..=u8::MAX {
+                let (sample, value, _) = decode_byte(encoding, byte);
+                assert_eq!(sample.to_bits(), (f32::from(value) / 32768.0).to_bits(), "{encoding:?} byte {byte}");
+            }
+        }
     }
 
     #[test]

@@ -29,6 +29,7 @@ pub mod peaks_export;
 mod pcm16_peaks;
 pub mod playback;
 mod resample;
+pub mod stages;
 pub mod vad;
 mod wav;
 
@@ -43,6 +44,7 @@ use self::levels::LevelMeter;
 use self::limits::{MAX_CHANNELS, MAX_DURATION_MS, MAX_SAMPLE_RATE_HZ, MIN_SAMPLE_RATE_HZ};
 use self::ogg::OggOpusInput;
 use self::peaks::PeaksBuilder;
+use self::stages::{Stage, StageClock, StageTimes};
 pub use self::pcm16_peaks::Pcm16Peaks;
 use self::vad::ChannelVad;
 use self::wav::{WavEvent, WavFormat, WavParser};
@@ -82,6 +84,15 @@ pub struct Recording {
     decoding: Option<Decoding>,
     claimed_sample_rate: Option<u32>,
     state: State,
+    /// Whether [`Self::measure_stages`] was called.
+    #[cfg_attr(target_arch = "wasm32", allow(dead_code))]
+    measure_stages: bool,
+    /// Time of `push` and `finish` calls while measuring.
+    #[cfg_attr(target_arch = "wasm32", allow(dead_code))]
+    measured_total: std::time::Duration,
+    /// The stage times of the finished decoding.
+    #[cfg_attr(target_arch = "wasm32", allow(dead_code))]
+    finished_stages: StageTimes,
 }
 
 enum State {
@@ -102,7 +113,33 @@ enum Input {
 
 impl Recording {
     pub fn new() -> Self {
-        Self { input: Input::Detecting(Vec::new()), decoding: None, claimed_sample_rate: None, state: State::Open }
+        Self {
+            input: Input::Detecting(Vec::new()),
+            decoding: None,
+            claimed_sample_rate: None,
+            state: State::Open,
+            measure_stages: false,
+            measured_total: std::time::Duration::ZERO,
+            finished_stages: StageTimes::default(),
+        }
+    }
+
+    /// Times each stage of decoding from now on, natively; [`Self::stage_times`]
+    /// returns the sums. Call it before the first `push`: the blocks decoded in the
+    /// call that reads the format are counted as decoding.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn measure_stages(&mut self) {
+        self.measure_stages = true;
+    }
+
+    /// Returns the time of each stage so far, if [`Self::measure_stages`] was called.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn stage_times(&self) -> Option<StageTimes> {
+        if !self.measure_stages {
+            return None;
+        }
+        let measured = self.decoding.as_ref().map_or(self.finished_stages, |decoding| decoding.clock.times());
+        Some(StageTimes { decode: self.measured_total.saturating_sub(measured.measured()), ..measured })
     }
 
     /// Records the sample rate that the call's payload claims for this recording. The
@@ -122,7 +159,16 @@ impl Recording {
         }
 
         let mut playback = Vec::new();
+        #[cfg(not(target_arch = "wasm32"))]
+        let started = std::time::Instant::now();
         let result = self.consume(chunk, &mut playback);
+        #[cfg(not(target_arch = "wasm32"))]
+        if self.measure_stages {
+            self.measured_total += started.elapsed();
+            if let Some(decoding) = &mut self.decoding {
+                decoding.clock.enable();
+            }
+        }
         if let Err(error) = &result {
             self.state = State::Failed(error.clone());
         }
@@ -139,6 +185,17 @@ impl Recording {
             State::Finished => return Err(AudioError::Finished),
         }
 
+        #[cfg(not(target_arch = "wasm32"))]
+        let started = std::time::Instant::now();
+        let result = self.finish_open();
+        #[cfg(not(target_arch = "wasm32"))]
+        if self.measure_stages {
+            self.measured_total += started.elapsed();
+        }
+        result
+    }
+
+    fn finish_open(&mut self) -> Result<AudioSummary, AudioError> {
         let mut findings = Vec::new();
         match &mut self.input {
             Input::Detecting(head) => return Err(detect::too_short(head)),
@@ -165,7 +222,7 @@ impl Recording {
                 });
             }
         }
-        decoding.finish(findings)
+        decoding.finish(findings, &mut self.finished_stages)
     }
 
     fn consume(&mut self, chunk: &[u8], playback: &mut Vec<u8>) -> Result<(), AudioError> {
@@ -322,6 +379,7 @@ pub(crate) struct Decoding {
     max_frames: u64,
     /// Reused for the samples of decoders whose output is interleaved floats.
     interleaved: SampleBlock,
+    clock: StageClock,
 }
 
 impl Decoding {
@@ -337,6 +395,7 @@ impl Decoding {
             frames: 0,
             max_frames: max_frames(format.sample_rate),
             interleaved: SampleBlock::new(format.channels),
+            clock: StageClock::default(),
         })
     }
 
@@ -357,13 +416,16 @@ impl Decoding {
 
     /// Measures a block of frames, each measurement one channel at a time.
     fn add_block(&mut self, block: &SampleBlock, playback: &mut Vec<u8>) {
-        self.levels.add_block(block);
-        self.peaks.add_interleaved(block.pcm16());
+        let clock = &mut self.clock;
+        clock.time(Stage::LevelsAndPeaks, || {
+            self.levels.add_block(block);
+            self.peaks.add_interleaved(block.pcm16());
+        });
         for (channel, vad) in self.speech.iter_mut().enumerate() {
-            vad.push(block.channel(channel));
+            vad.push_timed(block.channel(channel), clock);
         }
         if self.transcode {
-            playback::push_pcm16(block.pcm16(), playback);
+            clock.time(Stage::Transcode, || playback::push_pcm16(block.pcm16(), playback));
         }
         self.frames += block.frames() as u64;
     }
@@ -389,7 +451,8 @@ impl Decoding {
         Ok(())
     }
 
-    fn finish(self, findings: Vec<Finding>) -> Result<AudioSummary, AudioError> {
+    /// Returns the summary and stores the time of each stage in `stage_times`.
+    fn finish(mut self, findings: Vec<Finding>, stage_times: &mut StageTimes) -> Result<AudioSummary, AudioError> {
         let format = self.format;
         let duration_ms = (self.frames * 1000 / u64::from(format.sample_rate)) as i64;
 
@@ -399,12 +462,16 @@ impl Decoding {
             None
         };
 
-        let activity = self
-            .speech
-            .into_iter()
-            .enumerate()
-            .map(|(channel, vad)| ChannelActivity { channel: channel as u16, speech: vad.finish(duration_ms) })
-            .collect();
+        let speech = std::mem::take(&mut self.speech);
+        let activity = self.clock.time(Stage::Speech, || {
+            speech
+                .into_iter()
+                .enumerate()
+                .map(|(channel, vad)| ChannelActivity { channel: channel as u16, speech: vad.finish(duration_ms) })
+                .collect()
+        });
+        let peaks = self.clock.time(Stage::LevelsAndPeaks, || self.peaks.finish());
+        *stage_times = self.clock.times();
 
         Ok(AudioSummary {
             format: AudioFormat {
@@ -417,7 +484,7 @@ impl Decoding {
             },
             activity,
             levels: self.levels.levels(),
-            peaks: self.peaks.finish(),
+            peaks,
             playback_wav_header,
             findings,
         })

@@ -32,6 +32,9 @@ const CUTOFF_FRACTION: f64 = 0.9;
 /// SIMD registers, and without SIMD they still overlap in the pipeline.
 const LANES: usize = 8;
 
+/// Values in one row of [`Resampler::pair_weights`].
+const PAIR_ROW: usize = 8;
+
 #[derive(Debug)]
 pub struct Resampler {
     input_rate: u64,
@@ -44,6 +47,10 @@ pub struct Resampler {
     /// For each residue `r` in `0..period`: the input offset of output `r`'s first tap
     /// from output 0's, and its kernel phase.
     residues: Vec<(usize, usize)>,
+    /// For exactly twice the input rate: the weights of outputs `2m` and `2m + 1` for
+    /// each tap, each repeated in four lanes (`[even; 4]` then `[odd; 4]`), as
+    /// [`filter_pairs`] multiplies them. Empty for other rates.
+    pair_weights: Vec<[f32; PAIR_ROW]>,
     /// Input from absolute index `buffer_start` on; starts with `half_taps` zeros so the
     /// first outputs' taps before the input read silence.
     buffer: Vec<f32>,
@@ -87,12 +94,17 @@ impl Resampler {
             half_taps,
             kernels,
             residues: Vec::with_capacity(period),
+            pair_weights: Vec::new(),
             buffer: vec![0.0; half_taps],
             buffer_start: -(half_taps as i64),
             inputs: 0,
             next_output: 0,
         };
         resampler.residues = (0..period as u64).map(|r| resampler.position(r)).map(|(p, phase)| (p as usize, phase)).collect();
+        if resampler.is_doubling() {
+            let [even, odd] = [resampler.residues[0].1, resampler.residues[1].1].map(|phase| &resampler.kernels[phase * taps..(phase + 1) * taps]);
+            resampler.pair_weights = even.iter().zip(odd).map(|(&even, &odd)| [even, even, even, even, odd, odd, odd, odd]).collect();
+        }
         resampler
     }
 
@@ -181,7 +193,7 @@ impl Resampler {
             return;
         }
 
-        if self.input_step == 1 && self.period == 2 && self.residues[0].0 == self.residues[1].0 {
+        if self.is_doubling() {
             self.emit_doubled(first, end, output);
             self.next_output = end;
             return;
@@ -223,6 +235,12 @@ impl Resampler {
         self.next_output = end;
     }
 
+    /// Returns whether the output rate is exactly twice the input rate, with outputs
+    /// `2m` and `2m + 1` reading the same input window.
+    fn is_doubling(&self) -> bool {
+        self.input_step == 1 && self.period == 2 && self.residues[0].0 == self.residues[1].0
+    }
+
     /// Computes outputs `first..end` for a rate of exactly 8 kHz (twice as many outputs
     /// as inputs): outputs `2m` and `2m + 1` read the same input window with two
     /// kernels, so [`filter_pairs`] loads each input once for both.
@@ -245,7 +263,7 @@ impl Resampler {
         while index + 2 * LANES as u64 <= end {
             let m = index / 2;
             let window = &self.buffer[start_of(m)..start_of(m) + LANES - 1 + taps];
-            let pairs = filter_pairs(window, kernels[0], kernels[1]);
+            let pairs = filter_pairs(window, &self.pair_weights);
             let at = (index - first) as usize;
             output[at..at + 2 * LANES].copy_from_slice(&pairs);
             index += 2 * LANES as u64;
@@ -360,17 +378,19 @@ fn filter_contiguous(window: &[f32], kernel: &[f32]) -> [f32; LANES] {
 }
 
 /// Returns `LANES` consecutive outputs of each of two kernels over the same contiguous
-/// input, interleaved: `even[0], odd[0], even[1], ...`. Each output sums its taps in
-/// kernel order from 0.0, as [`dot`] does.
+/// input, interleaved: `even[0], odd[0], even[1], ...`. The kernels are the lanes of
+/// `weights` (see [`Resampler::pair_weights`]). Each output sums its taps in kernel
+/// order from 0.0, as [`dot`] does.
 #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
 #[inline(always)]
-fn filter_pairs(window: &[f32], even: &[f32], odd: &[f32]) -> [f32; 2 * LANES] {
+fn filter_pairs(window: &[f32], weights: &[[f32; PAIR_ROW]]) -> [f32; 2 * LANES] {
     let mut pairs = [0.0f32; 2 * LANES];
     if window.iter().fold(0u32, |bits, sample| bits | (sample.to_bits() << 1)) == 0 {
         return pairs;
     }
     let mut sums = [[0.0f32; LANES]; 2];
-    for (tap, (&weight_even, &weight_odd)) in even.iter().zip(odd).enumerate() {
+    for (tap, row) in weights.iter().enumerate() {
+        let (weight_even, weight_odd) = (row[0], row[4]);
         let column: &[f32; LANES] = window[tap..tap + LANES].try_into().expect("the window spans every lane");
         for lane in 0..LANES {
             sums[0][lane] += column[lane] * weight_even;
@@ -388,14 +408,14 @@ fn filter_pairs(window: &[f32], even: &[f32], odd: &[f32]) -> [f32; 2 * LANES] {
 /// [`filter_contiguous`].
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 #[inline(never)]
-fn filter_pairs(window: &[f32], even: &[f32], odd: &[f32]) -> [f32; 2 * LANES] {
+fn filter_pairs(window: &[f32], weights: &[[f32; PAIR_ROW]]) -> [f32; 2 * LANES] {
     use core::arch::wasm32::{
         f32x4_add, f32x4_mul, f32x4_splat, i32x4_shl, i32x4_shuffle, u32x4_splat, v128, v128_any_true, v128_load,
         v128_or, v128_store,
     };
 
     const { assert!(LANES == 8, "two vectors of four lanes") };
-    assert!(even.len() == odd.len() && window.len() >= even.len() + LANES - 1, "the window spans every lane");
+    assert!(window.len() >= weights.len() + LANES - 1, "the window spans every lane");
     let load = |at: usize| -> v128 {
         debug_assert!(at + 4 <= window.len());
         // SAFETY: every caller passes `at + 4 <= window.len()`, checked by the assert
@@ -418,9 +438,11 @@ fn filter_pairs(window: &[f32], even: &[f32], odd: &[f32]) -> [f32; 2 * LANES] {
 
     let zero = f32x4_splat(0.0);
     let (mut even_low, mut even_high, mut odd_low, mut odd_high) = (zero, zero, zero, zero);
-    let mut step = |tap: usize| {
+    let mut step = |tap: usize, row: &[f32; PAIR_ROW]| {
         let (low, high) = (load(tap), load(tap + 4));
-        let (weight_even, weight_odd) = (f32x4_splat(even[tap]), f32x4_splat(odd[tap]));
+        // SAFETY: a row is two v128 values; wasm loads need no alignment.
+        let (weight_even, weight_odd) =
+            unsafe { (v128_load(row.as_ptr().cast::<v128>()), v128_load(row.as_ptr().add(4).cast::<v128>())) };
         even_low = f32x4_add(even_low, f32x4_mul(low, weight_even));
         even_high = f32x4_add(even_high, f32x4_mul(high, weight_even));
         odd_low = f32x4_add(odd_low, f32x4_mul(low, weight_odd));
@@ -428,16 +450,17 @@ fn filter_pairs(window: &[f32], even: &[f32], odd: &[f32]) -> [f32; 2 * LANES] {
     };
     // Unrolled by four: Cranelift keeps the sums in memory across each loop iteration,
     // whose epoch check may call into the runtime.
+    let mut rows = weights.chunks_exact(4);
     let mut tap = 0;
-    while tap + 4 <= even.len() {
-        step(tap);
-        step(tap + 1);
-        step(tap + 2);
-        step(tap + 3);
+    for quad in &mut rows {
+        step(tap, &quad[0]);
+        step(tap + 1, &quad[1]);
+        step(tap + 2, &quad[2]);
+        step(tap + 3, &quad[3]);
         tap += 4;
     }
-    while tap < even.len() {
-        step(tap);
+    for row in rows.remainder() {
+        step(tap, row);
         tap += 1;
     }
     let interleaved = [

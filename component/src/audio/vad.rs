@@ -34,6 +34,7 @@ use callscope_api_types::audio::Segment;
 use super::decode::to_i16_slice;
 use super::levels::sum_of_squares;
 use super::resample::Resampler;
+use super::stages::{Stage, StageClock};
 
 /// earshot's documented default decision threshold on its 0..1 score.
 const SPEECH_SCORE_THRESHOLD: f32 = 0.5;
@@ -175,10 +176,15 @@ impl ChannelVad {
 
     /// Adds samples at the source rate (16-bit full scale = 1.0).
     pub fn push(&mut self, samples: &[f32]) {
+        self.push_timed(samples, &mut StageClock::default());
+    }
+
+    /// [`Self::push`], timing the resampling and the detection on `clock`.
+    pub(crate) fn push_timed(&mut self, samples: &[f32], clock: &mut StageClock) {
         let mut resampled = std::mem::take(&mut self.resampled);
         resampled.clear();
-        self.resampler.process(samples, &mut resampled);
-        self.push_resampled(&resampled);
+        clock.time(Stage::Resample, || self.resampler.process(samples, &mut resampled));
+        clock.time(Stage::Speech, || self.push_resampled(&resampled));
         self.resampled = resampled;
     }
 
@@ -226,14 +232,17 @@ impl ChannelVad {
         let filled = self.frame_fill;
         self.frame[filled..].fill(0.0);
 
+        // Digital silence, most of a call's channel, converts to zeros and has no energy.
         let mut samples = [0i16; DETECTOR_FRAME_SAMPLES];
-        to_i16_slice(&self.frame, &mut samples);
+        let mut subframe_energy = [0.0f64; SUBFRAMES_PER_FRAME];
+        if self.frame.iter().any(|&sample| sample != 0.0) {
+            to_i16_slice(&self.frame, &mut samples);
+            for (energy, subframe) in subframe_energy.iter_mut().zip(self.frame.chunks_exact(SUBFRAME_SAMPLES)) {
+                *energy = sum_of_squares(subframe);
+            }
+        }
         let detected = self.detect(&samples);
 
-        let mut subframe_energy = [0.0f64; SUBFRAMES_PER_FRAME];
-        for (energy, subframe) in subframe_energy.iter_mut().zip(self.frame.chunks_exact(SUBFRAME_SAMPLES)) {
-            *energy = sum_of_squares(subframe);
-        }
         let frame_energy: f64 = subframe_energy.iter().sum();
         let frame_db = energy_db(frame_energy / filled as f64);
 

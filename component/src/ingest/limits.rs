@@ -15,6 +15,19 @@ pub const MAX_JSON_DEPTH: usize = 64;
 
 /// Checks the size, encoding and nesting of `payload`, then parses it as JSON.
 pub fn parse_json(payload: &[u8]) -> Result<Value, IngestError> {
+    let text = check_text(payload)?;
+    serde_json::from_str(text).map_err(|error| {
+        IngestError::InvalidJson(format!(
+            "payload is not valid JSON at line {}, column {}: {error}",
+            error.line(),
+            error.column()
+        ))
+    })
+}
+
+/// Checks the size, encoding and nesting of `payload` and returns it as text for a
+/// JSON parser.
+pub fn check_text(payload: &[u8]) -> Result<&str, IngestError> {
     if payload.len() > MAX_PAYLOAD_BYTES {
         return Err(IngestError::TooLarge(format!(
             "payload is {} bytes, more than the limit of {MAX_PAYLOAD_BYTES} bytes; \
@@ -32,14 +45,7 @@ pub fn parse_json(payload: &[u8]) -> Result<Value, IngestError> {
     })?;
 
     check_depth(text)?;
-
-    serde_json::from_str(text).map_err(|error| {
-        IngestError::InvalidJson(format!(
-            "payload is not valid JSON at line {}, column {}: {error}",
-            error.line(),
-            error.column()
-        ))
-    })
+    Ok(text)
 }
 
 /// Rejects text whose arrays and objects nest deeper than [`MAX_JSON_DEPTH`].
@@ -47,6 +53,13 @@ pub fn parse_json(payload: &[u8]) -> Result<Value, IngestError> {
 /// The scan only counts brackets outside strings, so it runs in one pass before the
 /// parser builds anything. Text that is not JSON passes here and fails in the parser.
 fn check_depth(text: &str) -> Result<(), IngestError> {
+    // Nesting never exceeds the number of opening brackets. Counting them is a plain
+    // loop that LLVM can vectorise, and it settles most small payloads at once.
+    let opening = text.bytes().filter(|&byte| byte == b'[' || byte == b'{').count();
+    if opening <= MAX_JSON_DEPTH {
+        return Ok(());
+    }
+
     let mut depth = 0usize;
     let mut in_string = false;
     let mut escaped = false;

@@ -10,6 +10,8 @@ use callscope_api_types::{
     CallMetric, Finding, MetricValue, NormalizedCall, ServiceSpan, SpanKind, Speaker,
     TimingQuality, TurnMetrics, Utterance, Word,
 };
+use std::collections::HashSet;
+
 use serde_json::{Map, Value, json};
 
 use super::IngestError;
@@ -63,10 +65,7 @@ fn is_event(value: &Value) -> bool {
 
 /// Normalises a single-event stream that parsed as one JSON document.
 pub fn normalize_single(root: &Value) -> Result<NormalizedCall, IngestError> {
-    normalize(&[Line {
-        number: 1,
-        event: root.clone(),
-    }])
+    normalize_events([(1, root)])
 }
 
 /// Splits `payload` into events when its first non-blank line is a native event.
@@ -115,44 +114,51 @@ pub fn parse_lines(payload: &[u8], json_error: IngestError) -> Result<Vec<Line>,
 
 /// Normalises the events of one call.
 pub fn normalize(lines: &[Line]) -> Result<NormalizedCall, IngestError> {
-    let mut state = State::default();
-    let mut seen_ids: Vec<&str> = Vec::new();
+    normalize_events(lines.iter().map(|line| (line.number, &line.event)))
+}
 
-    for line in lines {
-        let pointer = format!("/lines/{}", line.number);
-        let Some(event) = line.event.as_object() else {
+/// Normalises the events of one call given as `(line number, event)` pairs, so a
+/// caller with one parsed event validates it without copying it.
+fn normalize_events<'a>(
+    lines: impl IntoIterator<Item = (usize, &'a Value)>,
+) -> Result<NormalizedCall, IngestError> {
+    let mut state = State::default();
+    let mut seen_ids: HashSet<&str> = HashSet::new();
+
+    for (number, value) in lines {
+        let pointer = format!("/lines/{}", number);
+        let Some(event) = value.as_object() else {
             return Err(IngestError::InvalidPayload(format!(
                 "line {} is not a JSON object; every line is one event",
-                line.number
+                number
             )));
         };
         if event.get("v").and_then(Value::as_u64) != Some(VERSION) {
             return Err(IngestError::InvalidPayload(format!(
                 "line {}: \"v\" is {}, but this version reads only {VERSION}",
-                line.number,
+                number,
                 event.get("v").unwrap_or(&Value::Null)
             )));
         }
-        let call_id = required_str(event, "call_id", line.number)?;
+        let call_id = required_str(event, "call_id", number)?;
         match &state.call_id {
             None => state.call_id = Some(call_id.to_string()),
             Some(first) if first != call_id => {
                 return Err(IngestError::InvalidPayload(format!(
                     "line {}: call_id {call_id:?} differs from {first:?} of the first event; \
                      send one call per stream",
-                    line.number
+                    number
                 )));
             }
             Some(_) => {}
         }
-        if let Some(id) = event.get("id").and_then(Value::as_str) {
-            if seen_ids.contains(&id) {
-                continue;
-            }
-            seen_ids.push(id);
+        if let Some(id) = event.get("id").and_then(Value::as_str)
+            && !seen_ids.insert(id)
+        {
+            continue;
         }
 
-        let kind = required_str(event, "type", line.number)?;
+        let kind = required_str(event, "type", number)?;
         let known: &[&str] = match kind {
             "call_started" => CALL_STARTED_KEYS,
             "utterance" => UTTERANCE_KEYS,
@@ -161,7 +167,7 @@ pub fn normalize(lines: &[Line]) -> Result<NormalizedCall, IngestError> {
             "metric" => METRIC_KEYS,
             "call_ended" => CALL_ENDED_KEYS,
             _ => {
-                state.unknown.insert(pointer, line.event.clone());
+                state.unknown.insert(pointer, value.clone());
                 continue;
             }
         };
@@ -170,10 +176,10 @@ pub fn normalize(lines: &[Line]) -> Result<NormalizedCall, IngestError> {
 
         match kind {
             "call_started" => state.call_started(event),
-            "utterance" => state.utterance(event, &pointer, line.number)?,
-            "turn_metrics" => state.turn_metrics(event, &pointer, line.number)?,
-            "span" => state.span(event, &pointer, line.number)?,
-            "metric" => state.metric(event, &pointer, line.number)?,
+            "utterance" => state.utterance(event, &pointer, number)?,
+            "turn_metrics" => state.turn_metrics(event, &pointer, number)?,
+            "span" => state.span(event, &pointer, number)?,
+            "metric" => state.metric(event, &pointer, number)?,
             _ => state.call_ended(event),
         }
     }

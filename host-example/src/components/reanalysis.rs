@@ -22,8 +22,10 @@ impl Progress {
         self.current.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
-    /// Asks the job to look for calls analysed by another version.
+    /// Asks the job to look for calls analysed by another version. The progress shows
+    /// it running from here on, so nobody reads the previous pass's end as this one's.
     pub fn request(&self) {
+        self.update(|p| p.running = true);
         self.wake.notify_one();
     }
 
@@ -49,34 +51,49 @@ pub async fn run(state: AppState) {
 }
 
 /// Analyses again every call whose analysis another component version produced.
+/// Requests that began before an install may still store analyses of the old version
+/// after the first query, so the pass queries again until only calls it already tried
+/// remain.
 async fn pass(state: &AppState) -> Result<(), crate::storage::StorageError> {
     let progress = &state.components.reanalysis;
     let runtime = state.components.active();
     let target = runtime.sha256().to_owned();
-    let pending = state.storage.calls_not_analysed_by(target.clone()).await?;
+    let mut pending = state.storage.calls_not_analysed_by(target.clone()).await?;
     progress.update(|p| *p = api::ReanalysisProgress { target_sha256: target.clone(), total: pending.len() as u64, done: 0, failed: 0, running: !pending.is_empty() });
     if pending.is_empty() {
         return Ok(());
     }
     tracing::info!(component_sha = %target, calls = pending.len(), "re-analysing stored calls with the active component");
 
-    let total = pending.len();
-    for (index, call_id) in pending.into_iter().enumerate() {
-        // A newer install restarts the pass with its own version.
-        if state.components.active().sha256() != target {
-            tracing::info!(component_sha = %target, "component changed during re-analysis; starting over");
-            progress.request();
-            return Ok(());
-        }
-        match crate::import::reanalyse(runtime.clone(), &state.storage, state.settings.clone(), call_id.clone()).await {
-            Ok(()) => progress.update(|p| p.done += 1),
-            Err(error) => {
-                tracing::warn!(%call_id, %error, "re-analysing a call failed; it keeps its earlier analysis");
-                progress.update(|p| p.failed += 1);
+    let mut tried = std::collections::HashSet::new();
+    while !pending.is_empty() {
+        let total = progress.snapshot().total;
+        for call_id in pending {
+            // A newer install restarts the pass with its own version.
+            if state.components.active().sha256() != target {
+                tracing::info!(component_sha = %target, "component changed during re-analysis; starting over");
+                progress.request();
+                return Ok(());
+            }
+            match crate::import::reanalyse(runtime.clone(), &state.storage, state.settings.clone(), call_id.clone()).await {
+                Ok(()) => progress.update(|p| p.done += 1),
+                Err(error) => {
+                    tracing::warn!(%call_id, %error, "re-analysing a call failed; it keeps its earlier analysis");
+                    progress.update(|p| p.failed += 1);
+                }
+            }
+            tried.insert(call_id);
+            let finished = progress.snapshot();
+            let finished = finished.done + finished.failed;
+            if finished % 50 == 0 || finished == total {
+                tracing::info!(component_sha = %target, done = finished, total, "re-analysis progress");
             }
         }
-        if (index + 1) % 50 == 0 || index + 1 == total {
-            tracing::info!(component_sha = %target, done = index + 1, total, "re-analysis progress");
+        pending = state.storage.calls_not_analysed_by(target.clone()).await?;
+        pending.retain(|call_id| !tried.contains(call_id));
+        if !pending.is_empty() {
+            tracing::info!(component_sha = %target, calls = pending.len(), "calls stored by the previous version during the pass; re-analysing them too");
+            progress.update(|p| p.total += pending.len() as u64);
         }
     }
     progress.update(|p| p.running = false);

@@ -2,8 +2,9 @@
 //! once by id, and turned into a growing call that open widgets follow over SSE.
 //!
 //! The stream consumer only validates and stores. The [`LiveHub`]'s updater task
-//! rebuilds each touched call from its stored events at most every
-//! [`UPDATE_INTERVAL`], so re-analysis never slows down a busy stream.
+//! rebuilds the touched calls from their stored events after a pause between
+//! [`MIN_UPDATE_PAUSE`] and [`MAX_UPDATE_PAUSE`] that grows with the time the last
+//! round of rebuilds took, so under load events coalesce into fewer rebuilds.
 
 pub mod nats;
 pub mod replay;
@@ -11,7 +12,7 @@ pub mod store;
 
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::sync::{Notify, broadcast};
 
@@ -19,9 +20,15 @@ use crate::app::AppState;
 use crate::import::ingest_event;
 use store::{AcceptedEvent, BatchOutcome, RejectedEvent};
 
-/// How often the updater rebuilds calls that received events. Half a second keeps a
-/// watching analyst close to real time while coalescing bursts of events.
-pub const UPDATE_INTERVAL: Duration = Duration::from_millis(500);
+/// Minimum pause between the first event that marks a call and its rebuild. 50 ms
+/// gathers the events of one burst while a quiet stream reaches the widget at once.
+pub const MIN_UPDATE_PAUSE: Duration = Duration::from_millis(50);
+
+/// Maximum pause before a rebuild. Under load the pause equals the time the last
+/// round of rebuilds took, up to this cap, so events coalesce into fewer rebuilds.
+/// The cap keeps a busy call changing on screen at least every half second plus the
+/// time its rebuild takes.
+pub const MAX_UPDATE_PAUSE: Duration = Duration::from_millis(500);
 
 /// Notices to open widgets. Slow receivers skip notices rather than hold memory, so
 /// this many notices are buffered per receiver.
@@ -79,16 +86,31 @@ impl LiveHub {
 
 /// Validates raw stream events in the component and stores them in one transaction;
 /// returns what changed. The caller acknowledges the events only after this returns.
+/// Each event is `(source, payload)`, and the source is stored with a rejected event.
 pub async fn store_batch(state: &AppState, batch: Vec<(String, Vec<u8>)>) -> Result<BatchOutcome, crate::import::ImportError> {
+    let (sources, payloads): (Vec<String>, Vec<Vec<u8>>) = batch.into_iter().unzip();
+    store_events(state, payloads, |index| sources[index].clone()).await
+}
+
+/// Stores events like [`store_batch`]. `source(i)` returns the origin of
+/// `payloads[i]`, and it is called only for events the component rejects.
+pub async fn store_events(
+    state: &AppState,
+    payloads: Vec<Vec<u8>>,
+    source: impl Fn(usize) -> String,
+) -> Result<BatchOutcome, crate::import::ImportError> {
     let runtime = state.runtime();
-    let payloads: Vec<Vec<u8>> = batch.iter().map(|(_, payload)| payload.clone()).collect();
-    let parsed = tokio::task::spawn_blocking(move || runtime.parse_events(&payloads))
-        .await
-        .map_err(|e| crate::import::ImportError::Task(e.to_string()))??;
+    let (payloads, parsed) = tokio::task::spawn_blocking(move || {
+        let parsed = runtime.parse_events(&payloads);
+        (payloads, parsed)
+    })
+    .await
+    .map_err(|e| crate::import::ImportError::Task(e.to_string()))?;
+    let parsed = parsed?;
 
     let mut accepted = Vec::with_capacity(parsed.len());
     let mut rejected = Vec::new();
-    for ((source, payload), result) in batch.into_iter().zip(parsed) {
+    for (index, (payload, result)) in payloads.into_iter().zip(parsed).enumerate() {
         match result {
             Ok(event) => accepted.push(AcceptedEvent {
                 event_id: event.id,
@@ -97,6 +119,7 @@ pub async fn store_batch(state: &AppState, batch: Vec<(String, Vec<u8>)>) -> Res
                 json: event.json,
             }),
             Err(error) => {
+                let source = source(index);
                 tracing::warn!(%source, %error, "stream event rejected");
                 rejected.push(RejectedEvent { source, payload, error });
             }
@@ -114,10 +137,12 @@ pub async fn store_batch(state: &AppState, batch: Vec<(String, Vec<u8>)>) -> Res
 /// Runs the updater until the process ends: rebuilds touched calls from their
 /// stored events, stores the final analysis of ended calls and notifies widgets.
 pub async fn run_updater(state: AppState) {
+    let mut pause = MIN_UPDATE_PAUSE;
     loop {
         state.live.wake.notified().await;
-        tokio::time::sleep(UPDATE_INTERVAL).await;
+        tokio::time::sleep(pause).await;
 
+        let started = Instant::now();
         let dirty = std::mem::take(&mut *state.live.dirty.lock().unwrap_or_else(|p| p.into_inner()));
         let ended = std::mem::take(&mut *state.live.ended.lock().unwrap_or_else(|p| p.into_inner()));
         for stream_call_id in dirty.union(&ended) {
@@ -125,7 +150,14 @@ pub async fn run_updater(state: AppState) {
                 tracing::error!(stream_call_id = %stream_call_id, %error, "rebuilding a live call failed");
             }
         }
+        pause = next_pause(started.elapsed());
     }
+}
+
+/// Returns the pause before the next round of rebuilds: as long as the last round
+/// took, within [`MIN_UPDATE_PAUSE`] and [`MAX_UPDATE_PAUSE`].
+fn next_pause(last_round: Duration) -> Duration {
+    last_round.clamp(MIN_UPDATE_PAUSE, MAX_UPDATE_PAUSE)
 }
 
 /// Rebuilds one stream call from all its stored events and stores it.
@@ -153,4 +185,24 @@ async fn rebuild(state: &AppState, stream_call_id: &str) -> anyhow::Result<()> {
 /// Returns the hub shared by the consumer, the updater and the SSE routes.
 pub fn new_hub() -> Arc<LiveHub> {
     Arc::new(LiveHub::default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pause_after_quick_round_is_minimum() {
+        assert_eq!(next_pause(Duration::from_millis(3)), MIN_UPDATE_PAUSE);
+    }
+
+    #[test]
+    fn pause_follows_round_length() {
+        assert_eq!(next_pause(Duration::from_millis(180)), Duration::from_millis(180));
+    }
+
+    #[test]
+    fn pause_after_long_round_is_capped() {
+        assert_eq!(next_pause(Duration::from_secs(4)), MAX_UPDATE_PAUSE);
+    }
 }

@@ -1,7 +1,9 @@
 //! Storage of stream events: each event once by its id, rejected events with their
 //! error, and the live flag of calls still in progress.
 
-use rusqlite::{OptionalExtension, params};
+use std::collections::{BTreeMap, BTreeSet};
+
+use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::storage::{Storage, StorageError};
 
@@ -28,6 +30,26 @@ CREATE TABLE IF NOT EXISTS live_calls (
     ended INTEGER NOT NULL DEFAULT 0
 );
 ";
+
+/// Adds the unique index that keeps each rejected event once. A database made before
+/// the index existed may contain copies that redeliveries stored, so they are removed
+/// first, keeping the oldest.
+pub(crate) fn index_rejected_events(connection: &mut Connection) -> rusqlite::Result<()> {
+    let indexed: bool = connection.query_row(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = 'rejected_events_once')",
+        [],
+        |row| row.get(0),
+    )?;
+    if indexed {
+        return Ok(());
+    }
+    let transaction = connection.transaction()?;
+    transaction.execute_batch(
+        "DELETE FROM rejected_events WHERE id NOT IN (SELECT MIN(id) FROM rejected_events GROUP BY source, payload);
+         CREATE UNIQUE INDEX IF NOT EXISTS rejected_events_once ON rejected_events (source, payload);",
+    )?;
+    transaction.commit()
+}
 
 /// A validated event ready to store.
 #[derive(Debug, Clone)]
@@ -73,14 +95,13 @@ impl Storage {
         self.with(move |connection| {
             let transaction = connection.transaction()?;
             let mut outcome = BatchOutcome { rejected: rejected.len() as u32, ..BatchOutcome::default() };
-            let mut touched: std::collections::BTreeMap<String, u32> = Default::default();
+            // New events per call; the live-call rows are written once per call below.
+            let mut touched: BTreeMap<&str, u32> = BTreeMap::new();
+            let mut ended: BTreeSet<&str> = BTreeSet::new();
             {
                 let mut insert = transaction.prepare_cached(
                     "INSERT OR IGNORE INTO stream_events (event_id, call_id, event_type, event_json, received_at)
                      VALUES (?1, ?2, ?3, ?4, ?5)",
-                )?;
-                let mut live = transaction.prepare_cached(
-                    "INSERT OR IGNORE INTO live_calls (call_id, started_at) VALUES (?1, ?2)",
                 )?;
                 for event in &accepted {
                     let inserted =
@@ -89,22 +110,35 @@ impl Storage {
                         outcome.duplicates += 1;
                         continue;
                     }
-                    live.execute(params![event.call_id, received_at])?;
-                    *touched.entry(event.call_id.clone()).or_default() += 1;
+                    *touched.entry(&event.call_id).or_default() += 1;
                     if event.event_type == "call_ended" {
-                        transaction.execute("UPDATE live_calls SET ended = 1 WHERE call_id = ?1", params![event.call_id])?;
-                        outcome.ended.push(event.call_id.clone());
+                        ended.insert(&event.call_id);
                     }
                 }
+
+                let mut live = transaction.prepare_cached(
+                    "INSERT OR IGNORE INTO live_calls (call_id, started_at) VALUES (?1, ?2)",
+                )?;
+                for call_id in touched.keys() {
+                    live.execute(params![call_id, received_at])?;
+                }
+                let mut end = transaction.prepare_cached("UPDATE live_calls SET ended = 1 WHERE call_id = ?1")?;
+                for call_id in &ended {
+                    end.execute(params![call_id])?;
+                }
+
+                // A redelivered rejected event has the same source and payload, so the
+                // unique index keeps it once.
                 let mut reject = transaction.prepare_cached(
-                    "INSERT INTO rejected_events (source, payload, error, received_at) VALUES (?1, ?2, ?3, ?4)",
+                    "INSERT OR IGNORE INTO rejected_events (source, payload, error, received_at) VALUES (?1, ?2, ?3, ?4)",
                 )?;
                 for event in &rejected {
                     reject.execute(params![event.source, event.payload, event.error, received_at])?;
                 }
             }
             transaction.commit()?;
-            outcome.touched = touched.into_iter().collect();
+            outcome.touched = touched.into_iter().map(|(call_id, count)| (call_id.to_owned(), count)).collect();
+            outcome.ended = ended.into_iter().map(str::to_owned).collect();
             Ok(outcome)
         })
         .await
@@ -166,5 +200,89 @@ impl Storage {
             Ok(ended.map(|e| e == 0))
         })
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn utterance(id: &str, call_id: &str) -> AcceptedEvent {
+        AcceptedEvent {
+            event_id: id.to_owned(),
+            call_id: call_id.to_owned(),
+            event_type: "utterance".to_owned(),
+            json: format!(r#"{{"v":1,"id":"{id}","call_id":"{call_id}","type":"utterance"}}"#),
+        }
+    }
+
+    fn malformed(source: &str) -> RejectedEvent {
+        RejectedEvent { source: source.to_owned(), payload: b"{\"v\":1".to_vec(), error: "not JSON".to_owned() }
+    }
+
+    #[tokio::test]
+    async fn redelivered_batch_changes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = Storage::open(dir.path()).unwrap();
+        let batch = || (vec![utterance("e1", "c1"), utterance("e2", "c1")], vec![malformed("nats:events.c1 #3")]);
+
+        let (accepted, rejected) = batch();
+        let first = storage.insert_events(accepted, rejected, "2026-01-01T00:00:00Z".into()).await.unwrap();
+        let (accepted, rejected) = batch();
+        let second = storage.insert_events(accepted, rejected, "2026-01-01T00:00:01Z".into()).await.unwrap();
+
+        assert_eq!(first.touched, vec![("c1".to_owned(), 2)]);
+        assert_eq!(second.touched, Vec::new());
+        assert_eq!(second.duplicates, 2);
+        assert_eq!(storage.count_events(None).await.unwrap(), 2);
+        assert_eq!(storage.rejected_events().await.unwrap().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn same_payload_from_other_source_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = Storage::open(dir.path()).unwrap();
+
+        let rejected = vec![malformed("nats:events.c1 #3"), malformed("nats:events.c1 #9")];
+        storage.insert_events(Vec::new(), rejected, "2026-01-01T00:00:00Z".into()).await.unwrap();
+
+        assert_eq!(storage.rejected_events().await.unwrap().len(), 2);
+    }
+
+    #[tokio::test]
+    async fn call_ended_marks_call_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = Storage::open(dir.path()).unwrap();
+        let ended = AcceptedEvent { event_type: "call_ended".to_owned(), ..utterance("e9", "c2") };
+
+        let outcome = storage
+            .insert_events(vec![utterance("e1", "c1"), utterance("e8", "c2"), ended], Vec::new(), "2026-01-01T00:00:00Z".into())
+            .await
+            .unwrap();
+
+        assert_eq!(outcome.touched, vec![("c1".to_owned(), 1), ("c2".to_owned(), 2)]);
+        assert_eq!(outcome.ended, vec!["c2".to_owned()]);
+        assert_eq!(storage.live_state("c1".into()).await.unwrap(), Some(true));
+        assert_eq!(storage.live_state("c2".into()).await.unwrap(), Some(false));
+    }
+
+    #[test]
+    fn copies_from_before_index_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut connection = Connection::open(dir.path().join("old.sqlite3")).unwrap();
+        connection.execute_batch(SCHEMA).unwrap();
+        for _ in 0..3 {
+            connection
+                .execute(
+                    "INSERT INTO rejected_events (source, payload, error, received_at) VALUES ('nats:a #1', x'7b', 'e', 't')",
+                    [],
+                )
+                .unwrap();
+        }
+
+        index_rejected_events(&mut connection).unwrap();
+
+        let rows: i64 = connection.query_row("SELECT COUNT(*) FROM rejected_events", [], |row| row.get(0)).unwrap();
+        assert_eq!(rows, 1);
     }
 }

@@ -212,9 +212,15 @@ async fn import(
     let outcome = match result {
         Ok(request) => {
             let fetcher = state.recording_fetcher.clone();
-            import_call_fetching(state.runtime(), &state.storage, &state.data_dir, state.settings.clone(), request, fetcher)
-                .await
-                .map_err(HttpError::from)
+            let runtime = state.runtime();
+            let analysed_by = runtime.sha256().to_owned();
+            let imported = import_call_fetching(runtime, &state.storage, &state.data_dir, state.settings.clone(), request, fetcher).await;
+            // An install during the import leaves this call on the old version, maybe after
+            // the re-analysis pass has looked, so the pass looks again.
+            if imported.is_ok() && state.components.active().sha256() != analysed_by {
+                state.components.reanalysis.request();
+            }
+            imported.map_err(HttpError::from)
         }
         Err(e) => Err(e),
     };

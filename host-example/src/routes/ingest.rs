@@ -41,8 +41,14 @@ async fn store_event(state: &AppState, body: Bytes) -> Result<Accepted, HttpErro
         .await
         .map_err(|e| HttpError::new(StatusCode::INTERNAL_SERVER_ERROR, "ingest-failed", e.to_string()))??;
     let fetch = state.recording_fetcher.clone().map(|fetcher| (fetcher, state.data_dir.clone()));
-    let (call_id, created) =
-        ingest_event_fetching(state.runtime(), &state.storage, state.settings.clone(), body.to_vec(), call, fetch).await?;
+    let runtime = state.runtime();
+    let analysed_by = runtime.sha256().to_owned();
+    let (call_id, created) = ingest_event_fetching(runtime, &state.storage, state.settings.clone(), body.to_vec(), call, fetch).await?;
+    // An install during the ingest leaves this call on the old version, so the
+    // re-analysis pass looks again.
+    if state.components.active().sha256() != analysed_by {
+        state.components.reanalysis.request();
+    }
     Ok(Accepted { call_id, created })
 }
 

@@ -5,6 +5,7 @@
 //! the same products in the same order, so the scores are bit-identical (see
 //! `tests/upstream.rs`).
 
+use crate::simd::F32x4;
 use crate::util::libm;
 
 const _WEIGHTS_LEN: usize = include_bytes!("weights.bin").len();
@@ -46,10 +47,8 @@ static NORM_WEIGHT: &[f32; 40] = weight(0);
 static LAYER1_KERNEL: &[f32; 9] = weight(40);
 static LAYER1_WEIGHT: &[f32; 16] = weight(49);
 static LAYER1_BIAS: &[f32; 16] = weight(65);
-static LAYER2_KERNEL: &[f32; 48] = weight(81);
 static LAYER2_WEIGHT_T: [f32; 256] = transposed_pointwise(129);
 static LAYER2_BIAS: &[f32; 16] = weight(385);
-static LAYER3_KERNEL: &[f32; 48] = weight(401);
 static LAYER3_WEIGHT_T: [f32; 256] = transposed_pointwise(449);
 static RNN1_WEIGHT: &[i16; 10240] = quantized_weight(705);
 static RNN2_WEIGHT: &[i16; 8192] = quantized_weight(5825);
@@ -87,9 +86,9 @@ impl crate::Predictor for DefaultPredictor {
 
 	fn predict(&mut self, features: &[f32], _buffer: &mut [f32]) -> f32 {
 		let features: &[f32; 120] = features.try_into().expect("three frames of 40 features");
-		let mut layer1 = [0.0f32; 288];
+		let mut layer1 = [[F32x4::ZERO; CHANNEL_VECTORS]; LAYER1_COLUMNS];
 		input_layer1(features, &mut layer1);
-		let mut layer2 = [0.0f32; 144];
+		let mut layer2 = [[F32x4::ZERO; CHANNEL_VECTORS]; LAYER2_COLUMNS];
 		input_layer2(&layer1, &mut layer2);
 		let mut layer3 = [0i16; 80];
 		input_layer3(&layer2, &mut layer3);
@@ -103,31 +102,64 @@ impl crate::Predictor for DefaultPredictor {
 	}
 }
 
-/// Returns the larger value, and `a` when `b` is NaN, as `f32::max` does. On wasm
-/// `f32::max` is a call to `fmaxf`; this is a compare and select. For two zeros of
-/// different sign either may come back, which no later step can tell apart.
+/// Channels in one [`F32x4`].
+const LANES: usize = 4;
+
+/// Vectors that hold one value per channel.
+const CHANNEL_VECTORS: usize = CHANNELS / LANES;
+
+/// One value per channel, in channel order.
+type ChannelValues = [F32x4; CHANNEL_VECTORS];
+
+/// Returns `[vector(0), vector(1), vector(2), vector(3)]`, written out: `array::map`
+/// is not always inlined.
 #[inline(always)]
-fn max(a: f32, b: f32) -> f32 {
-	if b > a { b } else { a }
+fn each_vector(vector: impl Fn(usize) -> F32x4) -> ChannelValues {
+	[vector(0), vector(1), vector(2), vector(3)]
 }
 
-/// Rounds half away from zero, as `f32::round` does, from truncation: `round` is a
-/// library call on wasm.
+/// Loads 16 per-channel values.
 #[inline(always)]
-fn round(value: f32) -> f32 {
-	let whole = value.trunc();
-	// Exact: `whole` is `value` with its fraction bits cleared.
-	if (value - whole).abs() >= 0.5 { whole + 1.0f32.copysign(value) } else { whole }
+fn channel_values(values: &[f32; CHANNELS]) -> ChannelValues {
+	each_vector(|vector| F32x4::load(values, vector * LANES))
 }
 
+/// Returns the depthwise kernel of a stride-2 layer at float `offset`, stored
+/// `[channel][tap]`, as `[tap][channel]`: each tap then multiplies all channels at once.
+const fn transposed_depthwise(offset: usize) -> [f32; 48] {
+	let bytes = include_bytes!("weights.bin");
+	let mut transposed = [0.0f32; 48];
+	let mut channel = 0;
+	while channel < CHANNELS {
+		let mut tap = 0;
+		while tap < 3 {
+			let at = (offset + channel * 3 + tap) * 4;
+			transposed[tap * CHANNELS + channel] = f32::from_le_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]);
+			tap += 1;
+		}
+		channel += 1;
+	}
+	transposed
+}
+
+static LAYER2_KERNEL_T: [f32; 48] = transposed_depthwise(81);
+static LAYER3_KERNEL_T: [f32; 48] = transposed_depthwise(401);
+
+/// Columns of the first layer's output, which the second layer reads.
+const LAYER1_COLUMNS: usize = 18;
+
+/// Columns of the second layer's output.
+const LAYER2_COLUMNS: usize = 9;
+
+/// The first layer: a depthwise 3×3 convolution over the three frames, a pointwise
+/// scale and bias per channel, and a max pool (which is also the ReLU). Writes column
+/// `q` of every channel to `output[q]`.
 #[inline(never)]
-fn input_layer1(features: &[f32; 120], output: &mut [f32; 288]) {
+fn input_layer1(features: &[f32; 120], output: &mut [ChannelValues; LAYER1_COLUMNS]) {
 	const NUM_FEATURES: usize = 40;
 	const KERNEL_SIZE: usize = 3;
 	const DEPTHWISE_NUM_FEATURES: usize = NUM_FEATURES - KERNEL_SIZE + 1;
-	const POOL_KERNEL_SIZE: usize = 3;
 	const POOL_STRIDE: usize = 2;
-	const POOLED_COLS: usize = (DEPTHWISE_NUM_FEATURES - POOL_KERNEL_SIZE) / POOL_STRIDE + 1;
 
 	// Depthwise 3×3 convolution over the three frames; every column sums its nine taps
 	// in (row, column) order, all columns at once.
@@ -142,39 +174,38 @@ fn input_layer1(features: &[f32; 120], output: &mut [f32; 288]) {
 		}
 	}
 
-	for c in 0..CHANNELS {
-		// Pointwise convolution.
-		let mut new_row = [0.0f32; DEPTHWISE_NUM_FEATURES];
-		for (value, &sum) in new_row.iter_mut().zip(&row) {
-			*value = (sum * LAYER1_WEIGHT[c]) + LAYER1_BIAS[c];
-		}
-
-		// Max pool over the row, starting from 0.0, which is also the ReLU.
-		for q in 0..POOLED_COLS {
-			let mut pooled = 0.0f32;
-			for x in 0..POOL_KERNEL_SIZE {
-				pooled = max(pooled, new_row[(q * POOL_STRIDE) + x]);
-			}
-			output[POOLED_COLS * c + q] = pooled;
-		}
+	// Pointwise convolution of each column for all channels at once, then the max
+	// pool over columns `2q`, `2q + 1` and `2q + 2`, starting from 0.0.
+	let weight = channel_values(LAYER1_WEIGHT);
+	let bias = channel_values(LAYER1_BIAS);
+	let pointwise = |column: usize| -> ChannelValues {
+		let value = F32x4::splat(row[column]);
+		each_vector(|vector| value.mul(weight[vector]).add(bias[vector]))
+	};
+	for (q, pooled) in output.iter_mut().enumerate() {
+		let columns = [pointwise(q * POOL_STRIDE), pointwise(q * POOL_STRIDE + 1), pointwise(q * POOL_STRIDE + 2)];
+		*pooled = each_vector(|vector| {
+			columns.iter().fold(F32x4::ZERO, |pooled, column| pooled.max(column[vector]))
+		});
 	}
 }
 
-/// Depthwise convolution with kernel 3 and stride 2 over each channel's `IN_FEATURES`
-/// values, for output column `ox`; columns outside the input are left out of the sum.
+/// Depthwise convolution with kernel 3 and stride 2 for output column `ox`, all
+/// channels at once; columns outside the input are left out of the sum.
 #[inline(always)]
-fn depthwise<const IN_FEATURES: usize>(features: &[f32], kernel: &[f32; 48], ox: usize) -> [f32; CHANNELS] {
+fn depthwise(columns: &[ChannelValues], kernel: &[f32; 48], ox: usize) -> ChannelValues {
 	const HORIZONTAL_KERNEL_SIZE: usize = 3;
 	const STRIDE: usize = 2;
 
-	let mut dw = [0.0f32; CHANNELS];
-	for (c, sum) in dw.iter_mut().enumerate() {
-		for kw in 0..HORIZONTAL_KERNEL_SIZE {
-			let ix = (ox * STRIDE + kw) as isize - 1;
-			if ix < 0 || ix >= IN_FEATURES as isize {
-				continue;
-			}
-			*sum += features[(c * IN_FEATURES) + ix as usize] * kernel[(c * HORIZONTAL_KERNEL_SIZE) + kw];
+	let mut dw = [F32x4::ZERO; CHANNEL_VECTORS];
+	for kw in 0..HORIZONTAL_KERNEL_SIZE {
+		let ix = (ox * STRIDE + kw) as isize - 1;
+		if ix < 0 || ix >= columns.len() as isize {
+			continue;
+		}
+		let column = &columns[ix as usize];
+		for (vector, sum) in dw.iter_mut().enumerate() {
+			*sum = sum.add(column[vector].mul(F32x4::load(kernel, kw * CHANNELS + vector * LANES)));
 		}
 	}
 	dw
@@ -182,77 +213,45 @@ fn depthwise<const IN_FEATURES: usize>(features: &[f32], kernel: &[f32; 48], ox:
 
 /// Pointwise convolution: every output channel sums `dw[c] * weight` over the input
 /// channels in order, all 16 outputs at once.
-#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
 #[inline(always)]
-fn pointwise(dw: &[f32; CHANNELS], transposed: &[f32; 256]) -> [f32; CHANNELS] {
-	let mut sums = [0.0f32; CHANNELS];
-	for (c, &value) in dw.iter().enumerate() {
-		let weights: &[f32; CHANNELS] = transposed[c * CHANNELS..][..CHANNELS].try_into().expect("16 weights");
-		for (sum, &weight) in sums.iter_mut().zip(weights) {
-			*sum += value * weight;
+fn pointwise(dw: &ChannelValues, transposed: &[f32; 256]) -> ChannelValues {
+	let mut sums = [F32x4::ZERO; CHANNEL_VECTORS];
+	let mut step = |c: usize, value: F32x4| {
+		for (quarter, sum) in sums.iter_mut().enumerate() {
+			*sum = sum.add(value.mul(F32x4::load(transposed, c * CHANNELS + quarter * LANES)));
 		}
+	};
+	for (vector, values) in dw.iter().enumerate() {
+		step(vector * LANES, values.lane::<0>());
+		step(vector * LANES + 1, values.lane::<1>());
+		step(vector * LANES + 2, values.lane::<2>());
+		step(vector * LANES + 3, values.lane::<3>());
 	}
 	sums
 }
 
-/// [`pointwise`] in wasm SIMD: the 16 sums are four vectors.
-#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 #[inline(never)]
-fn pointwise(dw: &[f32; CHANNELS], transposed: &[f32; 256]) -> [f32; CHANNELS] {
-	use core::arch::wasm32::{f32x4_add, f32x4_mul, f32x4_splat, v128, v128_load, v128_store};
-
-	let load = |at: usize| {
-		// SAFETY: callers pass `at + 4 <= 256`; wasm loads need no alignment.
-		unsafe { v128_load(transposed.as_ptr().add(at).cast::<v128>()) }
-	};
-	let mut sums = [f32x4_splat(0.0); 4];
-	let mut step = |c: usize| {
-		let value = f32x4_splat(dw[c]);
-		for (quarter, sum) in sums.iter_mut().enumerate() {
-			*sum = f32x4_add(*sum, f32x4_mul(value, load(c * CHANNELS + quarter * 4)));
-		}
-	};
-	// Unrolled by four: wasmtime checks its epoch deadline in every loop iteration, so
-	// Cranelift keeps sums that live across iterations in memory.
-	for c in (0..CHANNELS).step_by(4) {
-		step(c);
-		step(c + 1);
-		step(c + 2);
-		step(c + 3);
-	}
-	let mut output = [0.0f32; CHANNELS];
-	for (quarter, sum) in sums.into_iter().enumerate() {
-		// SAFETY: `output` holds four v128 values; wasm stores need no alignment.
-		unsafe { v128_store(output.as_mut_ptr().add(quarter * 4).cast::<v128>(), sum) };
-	}
-	output
-}
-
-#[inline(never)]
-fn input_layer2(features: &[f32; 288], output: &mut [f32; 144]) {
-	const IN_FEATURES: usize = 18;
-	const OUT_FEATURES: usize = 9;
-
-	for ox in 0..OUT_FEATURES {
-		let dw = depthwise::<IN_FEATURES>(features, LAYER2_KERNEL, ox);
+fn input_layer2(columns: &[ChannelValues; LAYER1_COLUMNS], output: &mut [ChannelValues; LAYER2_COLUMNS]) {
+	let bias = channel_values(LAYER2_BIAS);
+	for (ox, column) in output.iter_mut().enumerate() {
+		let dw = depthwise(columns, &LAYER2_KERNEL_T, ox);
 		let sums = pointwise(&dw, &LAYER2_WEIGHT_T);
-		for (oc, &sum) in sums.iter().enumerate() {
-			output[(oc * OUT_FEATURES) + ox] = max(0.0, sum + LAYER2_BIAS[oc]);
-		}
+		*column = each_vector(|vector| F32x4::ZERO.max(sums[vector].add(bias[vector])));
 	}
 }
 
 #[inline(never)]
-fn input_layer3(features: &[f32; 144], output: &mut [i16; 80]) {
-	const IN_FEATURES: usize = 9;
+fn input_layer3(columns: &[ChannelValues; LAYER2_COLUMNS], output: &mut [i16; 80]) {
 	const OUT_FEATURES: usize = 5;
 
 	for ox in 0..OUT_FEATURES {
-		let dw = depthwise::<IN_FEATURES>(features, LAYER3_KERNEL, ox);
+		let dw = depthwise(columns, &LAYER3_KERNEL_T, ox);
 		let sums = pointwise(&dw, &LAYER3_WEIGHT_T);
-		for (oc, &sum) in sums.iter().enumerate() {
-			// note: transposed, no ReLU or bias
-			output[(ox * CHANNELS) + oc] = round(sum * 32768.0).clamp(-32768.0, 32767.0) as i16;
+		// note: transposed, no ReLU or bias
+		let scale = F32x4::splat(32768.0);
+		for (vector, sum) in sums.iter().enumerate() {
+			let at = ox * CHANNELS + vector * LANES;
+			output[at..at + LANES].copy_from_slice(&sum.mul(scale).round_to_i16());
 		}
 	}
 }
@@ -296,11 +295,60 @@ fn dot_i16(a: &[i16], b: &[i16]) -> i32 {
 fn mingru<const IN_DIM: usize>(features: &[i16], h: &mut [i16], weight: &[i16], temp: &mut [i32; 128]) {
 	candidates_and_gates::<IN_DIM>(&features[..IN_DIM], weight, temp); // Q15 * Q9 = Q24
 
+	update_state(h, temp);
+}
+
+/// Blends each state value with its candidate by its gate: `temp[..64]` holds the
+/// candidates and `temp[64..]` the gates.
+#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+#[inline(always)]
+fn update_state(h: &mut [i16], temp: &[i32; 128]) {
 	for i in 0..64 {
 		// gate is multiplied by 4 then clamped within [0, 1] in Q24
 		let g = (temp[64 + i] << 2).clamp(0, 16777215) as i64;
 		let y = (16777215 - g) * ((h[i] as i64) << 9) as i64 + g * temp[i] as i64; // Q24 * Q24 = Q48
 		h[i] = (y >> 33).clamp(-32768, 32767) as i16; // back down to Q15
+	}
+}
+
+/// [`update_state`] in wasm SIMD, eight values at a time. `y` is below 2^56 in
+/// magnitude (2^24 · 2^24 plus 2^24 · 2^31), so `y >> 33` fits in 32 bits, and the
+/// saturating narrowing to 16 bits is the clamp.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+#[inline(always)]
+fn update_state(h: &mut [i16], temp: &[i32; 128]) {
+	use core::arch::wasm32::{
+		i16x8_narrow_i32x4, i32x4_extend_high_i16x8, i32x4_extend_low_i16x8, i32x4_max, i32x4_min, i32x4_shl,
+		i32x4_shuffle, i32x4_splat, i64x2_add, i64x2_extend_high_i32x4, i64x2_extend_low_i32x4, i64x2_mul, i64x2_shl,
+		i64x2_shr, i64x2_splat, i64x2_sub, v128, v128_load, v128_store
+	};
+
+	assert!(h.len() >= 64, "64 state values");
+	let load = |at: usize| {
+		// SAFETY: callers pass `at + 4 <= 128`; wasm loads need no alignment.
+		unsafe { v128_load(temp.as_ptr().add(at).cast::<v128>()) }
+	};
+	// `y >> 33` of two lanes, in 64 bits.
+	let blend = |gate: v128, state: v128, candidate: v128| {
+		let kept = i64x2_mul(i64x2_sub(i64x2_splat(16777215), gate), i64x2_shl(state, 9));
+		i64x2_shr(i64x2_add(kept, i64x2_mul(gate, candidate)), 33)
+	};
+	for i in (0..64).step_by(8) {
+		// SAFETY: `i + 8 <= 64 <= h.len()`; wasm loads need no alignment.
+		let state = unsafe { v128_load(h.as_ptr().add(i).cast::<v128>()) };
+		let states = [i32x4_extend_low_i16x8(state), i32x4_extend_high_i16x8(state)];
+		let mut blended = [i32x4_splat(0); 2];
+		for (half, value) in blended.iter_mut().enumerate() {
+			let gate = i32x4_min(i32x4_max(i32x4_shl(load(64 + i + 4 * half), 2), i32x4_splat(0)), i32x4_splat(16777215));
+			let candidate = load(i + 4 * half);
+			let low = blend(i64x2_extend_low_i32x4(gate), i64x2_extend_low_i32x4(states[half]), i64x2_extend_low_i32x4(candidate));
+			let high =
+				blend(i64x2_extend_high_i32x4(gate), i64x2_extend_high_i32x4(states[half]), i64x2_extend_high_i32x4(candidate));
+			// The low 32 bits of each 64-bit lane.
+			*value = i32x4_shuffle::<0, 2, 4, 6>(low, high);
+		}
+		// SAFETY: as for the load above.
+		unsafe { v128_store(h.as_mut_ptr().add(i).cast::<v128>(), i16x8_narrow_i32x4(blended[0], blended[1])) };
 	}
 }
 

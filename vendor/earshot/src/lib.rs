@@ -16,7 +16,10 @@ use core::f32;
 mod default_predictor;
 mod fft;
 mod filters;
+mod simd;
 mod util;
+
+use self::simd::{F32x4, transpose};
 
 pub use self::default_predictor::DefaultPredictor;
 use self::util::libm;
@@ -242,12 +245,12 @@ fn window(ring: &[f32; WINDOW_SIZE], output: &mut [f32; 1026]) {
 /// Mel bands summed side by side in [`mel_log_energies`].
 const MEL_LANES: usize = 4;
 
-/// Longest mel filter, in bins.
-const MEL_MAX_TAPS: usize = 58;
+/// Longest mel filter in bins (58), rounded up to whole vectors.
+const MEL_MAX_TAPS: usize = 60;
 
 /// The mel filters in groups of [`MEL_LANES`] bands: each band's first bin, the group's
-/// longest filter length, and the coefficients `[tap][lane]`, with zeros after the end
-/// of a shorter filter.
+/// longest filter length rounded up to whole vectors, and the coefficients
+/// `[tap][lane]`, with zeros after the end of each filter.
 struct MelGroup {
 	starts: [usize; MEL_LANES],
 	taps: usize,
@@ -264,8 +267,10 @@ static MEL_GROUPS: [MelGroup; N_MELS / MEL_LANES] = {
 		let group = &mut groups[band / MEL_LANES];
 		let lane = band % MEL_LANES;
 		group.starts[lane] = start;
-		if coefficients.len() > group.taps {
-			group.taps = coefficients.len();
+		// Whole vectors of taps.
+		let taps = coefficients.len().div_ceil(MEL_LANES) * MEL_LANES;
+		if taps > group.taps {
+			group.taps = taps;
 		}
 		let mut tap = 0;
 		while tap < coefficients.len() {
@@ -300,50 +305,26 @@ fn mel_log_energies(power: &[f32; N_BINS], features: &mut [f32]) {
 	}
 }
 
-#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+/// Sums the four bands of a group side by side, four taps at a time: the four bands'
+/// next four bins are loaded as four vectors and transposed, so each vector then holds
+/// one tap of every band. Taps past a group's length have coefficient 0.0.
 #[inline(always)]
 fn mel_group_sums(power: &[f32; N_BINS], group: &MelGroup) -> [f32; MEL_LANES] {
-	let mut sums = [0.0f32; MEL_LANES];
-	for (tap, coefficients) in group.coefficients[..group.taps].iter().enumerate() {
-		for lane in 0..MEL_LANES {
-			sums[lane] += power[group.starts[lane] + tap] * coefficients[lane];
+	let coefficients = group.coefficients.as_flattened();
+	let [first, second, third, fourth] = group.starts;
+	let mut sums = F32x4::ZERO;
+	for tap in (0..group.taps).step_by(MEL_LANES) {
+		let bins = [
+			F32x4::load(power, first + tap),
+			F32x4::load(power, second + tap),
+			F32x4::load(power, third + tap),
+			F32x4::load(power, fourth + tap)
+		];
+		for (offset, column) in transpose(bins).into_iter().enumerate() {
+			sums = sums.add(column.mul(F32x4::load(coefficients, (tap + offset) * MEL_LANES)));
 		}
 	}
-	sums
-}
-
-/// [`mel_group_sums`] in wasm SIMD: the four bins are gathered into one vector, where
-/// LLVM's version moves each sum in and out of its lane.
-#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-#[inline(always)]
-fn mel_group_sums(power: &[f32; N_BINS], group: &MelGroup) -> [f32; MEL_LANES] {
-	use core::arch::wasm32::{f32x4, f32x4_add, f32x4_mul, f32x4_splat, v128, v128_load, v128_store};
-
-	let [first, second, third, fourth] = group.starts;
-	let mut sums = f32x4_splat(0.0);
-	let mut step = |tap: usize| {
-		let bins = f32x4(power[first + tap], power[second + tap], power[third + tap], power[fourth + tap]);
-		// SAFETY: a row of `coefficients` is four f32 values; wasm loads need no
-		// alignment.
-		let coefficients = unsafe { v128_load(group.coefficients[tap].as_ptr().cast::<v128>()) };
-		sums = f32x4_add(sums, f32x4_mul(bins, coefficients));
-	};
-	// Unrolled by four: wasmtime checks its epoch deadline in every loop iteration, so
-	// Cranelift keeps the sums in memory across iterations.
-	let mut tap = 0;
-	while tap + 4 <= group.taps {
-		step(tap);
-		step(tap + 1);
-		step(tap + 2);
-		step(tap + 3);
-		tap += 4;
-	}
-	while tap < group.taps {
-		step(tap);
-		tap += 1;
-	}
 	let mut output = [0.0f32; MEL_LANES];
-	// SAFETY: `output` is four f32 values; wasm stores need no alignment.
-	unsafe { v128_store(output.as_mut_ptr().cast::<v128>(), sums) };
+	sums.store(&mut output, 0);
 	output
 }
