@@ -420,7 +420,7 @@ pub fn render_stream(report: &StreamReport) -> Result<String> {
             writeln!(
                 out,
                 "- process memory over the {} consumer runs ({} events consumed in all): VmRSS {:.1} MiB at the start of \
-                 the first, {:.1} MiB at most at the {} ms polls, {:.1} MiB at the end of the last; VmHWM of the whole process at the end {:.1} MiB. The consumer fetches at most one batch \
+                 the first, {:.1} MiB at most at the {} ms polls, {:.1} MiB at the end of the last; VmHWM of the whole process at the end {:.1} MiB, which includes the sections measured before this one in the same process. The consumer fetches at most one batch \
                  ahead of the one it stores, and at most {} events are delivered and unacknowledged at once.",
                 options.runs,
                 options.runs * options.events,

@@ -266,14 +266,21 @@ async fn crash_mid_stream_loses_nothing() {
     delete_stream(&url, &names).await;
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn malformed_event_does_not_block() {
-    let Some(url) = nats_url() else { return };
-    let names = Names::new();
+/// Returns the interleaved events with [`MALFORMED_EVENT`] as the 11th, and the
+/// number of valid ones.
+fn events_with_one_malformed() -> (Vec<(String, Vec<u8>)>, u64) {
     let mut events: Vec<(String, Vec<u8>)> =
         interleaved_events().into_iter().map(|(call, json)| (call, json.into_bytes())).collect();
     let valid = events.len() as u64;
     events.insert(10, ("call-0".into(), MALFORMED_EVENT.to_vec()));
+    (events, valid)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn malformed_event_does_not_block() {
+    let Some(url) = nats_url() else { return };
+    let names = Names::new();
+    let (events, valid) = events_with_one_malformed();
     publish(&url, &names, &events).await;
 
     let data_dir = tempfile::tempdir().unwrap();
@@ -294,10 +301,7 @@ async fn malformed_event_does_not_block() {
 async fn crash_before_ack_stores_nothing_twice() {
     let Some(url) = nats_url() else { return };
     let names = Names::new();
-    let mut events: Vec<(String, Vec<u8>)> =
-        interleaved_events().into_iter().map(|(call, json)| (call, json.into_bytes())).collect();
-    let valid = events.len() as u64;
-    events.insert(10, ("call-0".into(), MALFORMED_EVENT.to_vec()));
+    let (events, valid) = events_with_one_malformed();
     let published = events.len();
     publish(&url, &names, &events).await;
 
