@@ -49,7 +49,11 @@ impl HttpError {
 
 impl IntoResponse for HttpError {
     fn into_response(self) -> Response {
-        if self.status.is_server_error() {
+        // 503 means a part that is switched off or not loaded, which the operator
+        // already knows of; other server errors are failures.
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            tracing::warn!(status = %self.status, kind = self.kind, message = %self.message, "request refused");
+        } else if self.status.is_server_error() {
             tracing::error!(status = %self.status, kind = self.kind, message = %self.message, "request failed");
         }
         let body = ApiError { error: self.kind.to_owned(), message: self.message };
@@ -104,6 +108,9 @@ impl From<ImportError> for HttpError {
         match error {
             ImportError::Component(e) => e.into(),
             ImportError::LayoutMismatch { .. } => Self::bad_request("invalid-layout", error.to_string()),
+            ImportError::UnknownFormatName { .. } => {
+                Self::new(StatusCode::UNPROCESSABLE_ENTITY, "unknown-format", error.to_string())
+            }
             ImportError::FormatMismatch { .. } => {
                 Self::new(StatusCode::UNPROCESSABLE_ENTITY, "format-mismatch", error.to_string())
             }

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use callscope_api_types as api;
 use sha2::{Digest, Sha256};
 
-use crate::recording_fetch::RecordingFetcher;
+use crate::recording_fetch::{RecordingFetcher, fetching_off_finding};
 use crate::runtime::{ComponentError, ComponentRuntime};
 use crate::storage::{NewCall, Storage, StorageError, StoredRecording};
 
@@ -59,7 +59,9 @@ pub enum ImportError {
     Component(#[from] ComponentError),
     #[error("the payload is in format {detected}, not {named} as the upload says; name the right format or leave it out")]
     FormatMismatch { named: String, detected: String },
-    #[error("the recording has {channels} channels; layout {layout} needs exactly 2")]
+    #[error("unknown format {named}; leave the format out to detect it, or name one of: {}", .known.join(", "))]
+    UnknownFormatName { named: String, known: Vec<String> },
+    #[error("the recording has {channels} channel(s); layout {layout} needs exactly 2; use layout auto or mixed for it")]
     LayoutMismatch { channels: u16, layout: &'static str },
     #[error(transparent)]
     Storage(#[from] StorageError),
@@ -164,14 +166,21 @@ fn process(
 ) -> Result<NewCall, ImportError> {
     let mut call = runtime.normalize(&request.payload)?;
     if let Some(named) = request.format.take().filter(|f| !f.is_empty() && *f != call.format) {
+        // A component of interface 0.1 cannot list its formats; its error stays the mismatch.
+        if let Ok(Some(info)) = runtime.describe()
+            && !info.formats.contains(&named)
+        {
+            return Err(ImportError::UnknownFormatName { named, known: info.formats });
+        }
         return Err(ImportError::FormatMismatch { named, detected: call.format });
     }
 
     // An uploaded recording wins; a URL from the payload is fetched only without one.
-    if request.recording.is_none()
-        && let Some(fetcher) = fetcher
-    {
-        request.recording = fetch_recording(fetcher, staging, &mut call)?;
+    if request.recording.is_none() {
+        match fetcher.filter(|fetcher| fetcher.is_enabled()) {
+            Some(fetcher) => request.recording = fetch_recording(fetcher, staging, &mut call)?,
+            None => call.findings.extend(fetching_off_finding(&call.recording_urls)),
+        }
     }
 
     let (recording, peaks) = match &request.recording {
@@ -307,6 +316,7 @@ pub async fn ingest_event_fetching(
     let title = existing.as_ref().map(|e| e.summary.title.clone());
 
     // Only a new call may fetch: see the note above.
+    let fetching_off = existing.is_none() && !fetch.as_ref().is_some_and(|(fetcher, _)| fetcher.is_enabled());
     let fetch = fetch.filter(|_| existing.is_none());
     let staging = fetch.as_ref().map(|(_, data_dir)| data_dir.join("staging").join(&id));
     let final_dir = fetch.as_ref().map(|(_, data_dir)| data_dir.join("recordings").join(&id));
@@ -318,6 +328,9 @@ pub async fn ingest_event_fetching(
         let mut recording = recording;
         let mut peaks = Vec::new();
         let mut fetched = false;
+        if fetching_off {
+            call.findings.extend(fetching_off_finding(&call.recording_urls));
+        }
         if let (Some((fetcher, _)), Some(staging)) = (&fetch, &staging_for_task)
             && let Some(source) = fetch_recording(fetcher, staging, &mut call)?
         {

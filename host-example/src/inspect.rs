@@ -141,8 +141,10 @@ impl ComponentReport {
 
 #[derive(Debug, thiserror::Error)]
 pub enum InspectError {
-    #[error("reading {path} failed: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    // The I/O error is part of the message and not a source, so that anyhow's report
+    // does not print it twice.
+    #[error("reading {path} failed: {error}")]
+    Read { path: PathBuf, error: std::io::Error },
     #[error("{path} is not a WebAssembly component this host can compile: {reason}")]
     NotAComponent { path: PathBuf, reason: String },
 }
@@ -158,8 +160,13 @@ pub struct HostLimits {
 /// Compiles the component at `path` (nothing of it runs) and reports its imports,
 /// exports, interface version, sha256 and the limits in `limits`.
 pub fn inspect_file(path: &Path, limits: &HostLimits) -> Result<ComponentReport, InspectError> {
-    let bytes = std::fs::read(path).map_err(|source| InspectError::Read { path: path.to_owned(), source })?;
+    let bytes = std::fs::read(path).map_err(|error| InspectError::Read { path: path.to_owned(), error })?;
     let not_a_component = |reason: String| InspectError::NotAComponent { path: path.to_owned(), reason };
+    if !bytes.starts_with(b"\0asm") {
+        return Err(not_a_component(
+            "the file does not start with the WebAssembly magic bytes `\\0asm`; pass the .wasm file that `cargo build --target wasm32-wasip2` wrote".to_owned(),
+        ));
+    }
 
     let mut config = Config::new();
     config.wasm_component_model(true);

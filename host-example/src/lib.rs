@@ -10,6 +10,7 @@ pub mod auth;
 pub mod components;
 pub mod demo_auth;
 pub mod demo_calls;
+pub mod extract;
 pub mod http_error;
 pub mod import;
 pub mod inspect;

@@ -366,7 +366,12 @@ async fn serve(args: Args) -> anyhow::Result<()> {
 
     let cookies = CookiePolicy { secure: tls.is_some() };
     let app = site_with_cookies(state, sessions.clone(), SiteDirs { assets: args.assets_dir.clone(), widget: widget_dir }, cookies)
-        .layer(tower_http::trace::TraceLayer::new_for_http());
+        // `HttpError` logs each failed request once with its kind and message; the trace
+        // layer's own line for a 5xx status only repeats it.
+        .layer(
+            tower_http::trace::TraceLayer::new_for_http()
+                .on_failure(tower_http::trace::DefaultOnFailure::new().level(tracing::Level::DEBUG)),
+        );
     let listener = tokio::net::TcpListener::bind(args.listen).await.with_context(|| format!("binding {}", args.listen))?;
     let address = listener.local_addr()?;
     let scheme = if tls.is_some() { "https" } else { "http" };

@@ -278,7 +278,8 @@ impl RecordingFetcher {
 
     /// Fetches the first URL of `urls` that the configuration allows and that
     /// succeeds into `destination`. Every URL skipped or failed adds a finding and a
-    /// log line; with fetching off nothing is tried and nothing is reported.
+    /// log line; with fetching off nothing is tried, and [`fetching_off_finding`] is
+    /// the caller's to add.
     pub async fn fetch_first(&self, urls: &[String], destination: &Path) -> FetchOutcome {
         let mut outcome = FetchOutcome::default();
         if !self.is_enabled() {
@@ -307,6 +308,30 @@ impl RecordingFetcher {
         }
         outcome
     }
+}
+
+/// Returns the finding for recording URLs that nothing fetches because no host is
+/// allowed, so that the call says why it has no recording.
+pub fn fetching_off_finding(urls: &[String]) -> Option<api::Finding> {
+    let first = urls.first()?;
+    let host = Url::parse(first)
+        .ok()
+        .and_then(|url| {
+            let host = url.host_str()?.to_owned();
+            Some(match url.port() {
+                Some(port) => format!("{host}:{port}"),
+                None => host,
+            })
+        })
+        .unwrap_or_else(|| "HOST".to_owned());
+    Some(api::Finding {
+        code: "recording-url-not-allowed".to_owned(),
+        path: "/recording_urls/0".to_owned(),
+        message: format!(
+            "recording not fetched: the payload names {} recording URL(s) but no recording host is allowed; start the server with --recording-host {host} to fetch it",
+            urls.len()
+        ),
+    })
 }
 
 /// Follows a redirect within the original URL's scheme, host and port and rejects any other.

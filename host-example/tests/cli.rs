@@ -20,6 +20,9 @@ fn host(args: &[&str]) -> Output {
         .env_remove("CALLSCOPE_COMPONENT")
         .env_remove("CALLSCOPE_WIDGET_DIR")
         .env_remove("CALLSCOPE_LISTEN")
+        // As a user runs it: without the backtraces the test command turns on.
+        .env_remove("RUST_BACKTRACE")
+        .env_remove("RUST_LIB_BACKTRACE")
         .output()
         .expect("running callscope-host")
 }
@@ -97,6 +100,21 @@ fn inspect_rejects_non_component() {
     let stderr = text(&output.stderr);
     assert!(stderr.contains("is not a WebAssembly component"), "{stderr}");
     assert!(stderr.contains("notes.wasm"), "{stderr}");
+    assert!(stderr.contains("magic bytes"), "{stderr}");
+    assert_eq!(stderr.trim().lines().count(), 1, "one line, no parser dump: {stderr}");
+}
+
+#[test]
+fn inspect_missing_file_said_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("nope.wasm");
+
+    let output = host(&["inspect", file.to_str().unwrap()]);
+
+    assert!(!output.status.success());
+    let stderr = text(&output.stderr);
+    assert!(stderr.contains("nope.wasm"), "{stderr}");
+    assert_eq!(stderr.matches("No such file or directory").count(), 1, "{stderr}");
 }
 
 #[test]

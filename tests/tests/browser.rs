@@ -589,6 +589,27 @@ async fn every_format_opens_in_call_view() {
     assert!(formats.iter().any(|f| f.starts_with("pipecat")), "a Pipecat trace call was opened: {formats:?}");
 }
 
+/// A call whose payload names a recording URL that the server, with no recording host
+/// allowed, did not fetch: the call view says why there is no recording, and the
+/// annotation hint offers no waveform to drag on.
+#[tokio::test]
+async fn unfetched_recording_says_why() {
+    let _turn = ONE_BROWSER.lock().await;
+    let server = TestServer::start(ServerOptions { load_samples: true, ..Default::default() }).await;
+    let browser = Browser::start().await;
+    sign_in(&browser, &server, "annotator").await;
+    open_calls_tab(&browser).await;
+    open_call(&browser, "Retell call (analysed webhook)").await;
+
+    let notice = browser.wait_for("[data-testid=no-recording]").await.text().await.unwrap();
+    assert!(notice.contains("Why: recording not fetched"), "{notice}");
+    assert!(notice.contains("--recording-host"), "the notice names the server option: {notice}");
+    let hint = browser.wait_for("[data-testid=selected-target]").await.text().await.unwrap();
+    assert!(hint.starts_with("Nothing selected."), "{hint}");
+    assert!(!hint.contains("waveform"), "no waveform to drag on: {hint}");
+    browser.screenshot("unfetched-recording.png").await;
+}
+
 /// Fixture stream whose events the live-call test publishes, with fresh ids.
 const LIVE_STREAM_FIXTURE: &str = "streams/demo-live-call.ndjson";
 

@@ -376,6 +376,21 @@ async fn import_records_why_not_fetched() {
 }
 
 #[tokio::test]
+async fn import_without_hosts_says_why() {
+    let storage = RecordingServer::start(None).await;
+    let server = FetchingServer::start(Vec::new()).await;
+    let admin = server.admin().await;
+
+    let call = server.import(&admin, vapi_report("fetch-off", &storage.url("/call.wav"), None), None).await;
+
+    assert!(!call.summary.has_recording);
+    assert_eq!(finding_codes(&call), vec!["recording-url-not-allowed"]);
+    let message = &call.call.findings.iter().find(|f| f.code == "recording-url-not-allowed").unwrap().message;
+    assert!(message.contains(&format!("--recording-host {}", storage.address)), "{message}");
+    assert_eq!(storage.hits(), 0, "nothing is fetched with no host allowed");
+}
+
+#[tokio::test]
 async fn uploaded_recording_wins_over_url() {
     let storage = RecordingServer::start(None).await;
     let server = FetchingServer::start(vec![storage.host()]).await;

@@ -2,13 +2,14 @@
 //! server runs, and rolling back. Every action needs `manage-component` and goes to
 //! the audit log.
 
-use axum::extract::{DefaultBodyLimit, Multipart, State};
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use callscope_api_types as api;
 
+use crate::extract::ApiMultipart;
 use crate::app::{AppState, Caller};
 use crate::auth::Permission;
 use crate::components::InstallError;
@@ -30,7 +31,7 @@ async fn status(State(state): State<AppState>, caller: Caller) -> Result<Json<ap
 }
 
 /// Installs the uploaded component (form field `component`, optional `signature`).
-async fn install(State(state): State<AppState>, caller: Caller, mut form: Multipart) -> Result<Response, HttpError> {
+async fn install(State(state): State<AppState>, caller: Caller, ApiMultipart(mut form): ApiMultipart) -> Result<Response, HttpError> {
     caller.require(&state, Permission::ManageComponent, "POST /admin/components")?;
     let mut component = None;
     let mut signature = None;

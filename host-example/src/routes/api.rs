@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use axum::Json;
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Multipart, Path as UrlPath, Query, Request, State};
+use axum::extract::{DefaultBodyLimit, Multipart, Path as UrlPath, Request, State};
 use axum::http::{Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -14,6 +14,7 @@ use callscope_api_types as api;
 use tokio::io::AsyncWriteExt;
 use tower::ServiceExt;
 
+use crate::extract::{ApiMultipart, ApiQuery};
 use crate::app::{AppState, Caller};
 use crate::auth::Permission;
 use crate::http_error::HttpError;
@@ -94,7 +95,7 @@ const MAX_PAGE: u64 = 500;
 async fn list_calls(
     State(state): State<AppState>,
     caller: Caller,
-    Query(query): Query<ListQuery>,
+    ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<Json<api::CallList>, HttpError> {
     caller.require(&state, Permission::ViewCalls, "GET /calls")?;
     if query.limit == 0 || query.limit > MAX_PAGE {
@@ -152,7 +153,7 @@ async fn get_peaks(
     State(state): State<AppState>,
     caller: Caller,
     UrlPath(id): UrlPath<String>,
-    Query(query): Query<PeaksQuery>,
+    ApiQuery(query): ApiQuery<PeaksQuery>,
 ) -> Result<Json<api::PeaksWindow>, HttpError> {
     caller.require(&state, Permission::ViewCalls, "GET /calls/{id}/peaks")?;
     if query.pixels == 0 || query.pixels > peaks_window::MAX_PIXELS {
@@ -199,11 +200,11 @@ async fn get_audio(
 }
 
 /// Imports a call from a multipart form: `payload` (the vendor JSON, required),
-/// `recording` (a WAV file, optional), `title`, `layout` and `format` (optional text).
+/// `recording` (a WAV, MP3, FLAC or Ogg/Opus file, optional), `title`, `layout` and `format` (optional text).
 async fn import(
     State(state): State<AppState>,
     caller: Caller,
-    mut form: Multipart,
+    ApiMultipart(mut form): ApiMultipart,
 ) -> Result<(StatusCode, Json<api::CallSummary>), HttpError> {
     caller.require(&state, Permission::ImportCalls, "POST /calls")?;
 
@@ -326,7 +327,7 @@ async fn stream_to_file(
     file.flush().await.map_err(io_failed)?;
 
     if written == 0 {
-        return Err(HttpError::bad_request("empty-upload", "the recording field is empty; attach a WAV file or leave the field out"));
+        return Err(HttpError::bad_request("empty-upload", "the recording field is empty; attach the recording (WAV, MP3, FLAC or Ogg/Opus) or leave the field out"));
     }
     Ok(path)
 }
@@ -378,7 +379,7 @@ async fn export_peaks(
     State(state): State<AppState>,
     caller: Caller,
     UrlPath(id): UrlPath<String>,
-    Query(query): Query<ExportQuery>,
+    ApiQuery(query): ApiQuery<ExportQuery>,
 ) -> Result<Response, HttpError> {
     use crate::runtime::PeaksFileFormat;
 

@@ -4,13 +4,14 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use axum::extract::{Path as UrlPath, Query, State};
+use axum::extract::{Path as UrlPath, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
 use axum::{Json, Router};
 use callscope_api_types as api;
 
+use crate::extract::{ApiJson, ApiQuery};
 use crate::app::{AppState, Caller};
 use crate::auth::Permission;
 use crate::http_error::HttpError;
@@ -53,7 +54,7 @@ async fn create_annotation(
     State(state): State<AppState>,
     caller: Caller,
     UrlPath(id): UrlPath<String>,
-    Json(input): Json<api::AnnotationInput>,
+    ApiJson(input): ApiJson<api::AnnotationInput>,
 ) -> Result<(StatusCode, Json<api::Annotation>), HttpError> {
     caller.require(&state, Permission::Annotate, "POST /calls/{id}/annotations")?;
     let call = stored_call(&state, &id).await?;
@@ -67,7 +68,7 @@ async fn edit_annotation(
     State(state): State<AppState>,
     caller: Caller,
     UrlPath(id): UrlPath<String>,
-    Json(edit): Json<api::AnnotationEdit>,
+    ApiJson(edit): ApiJson<api::AnnotationEdit>,
 ) -> Result<Response, HttpError> {
     caller.require(&state, Permission::Annotate, "PUT /annotations/{id}")?;
     let (current, _) = state.storage.get_annotation(id.clone()).await?.ok_or_else(|| annotation_not_found(&id))?;
@@ -86,7 +87,7 @@ async fn delete_annotation(
     State(state): State<AppState>,
     caller: Caller,
     UrlPath(id): UrlPath<String>,
-    Query(query): Query<DeleteQuery>,
+    ApiQuery(query): ApiQuery<DeleteQuery>,
 ) -> Result<Response, HttpError> {
     caller.require(&state, Permission::Annotate, "DELETE /annotations/{id}")?;
     let base_version = query.base_version.ok_or_else(|| {
@@ -197,7 +198,7 @@ async fn assign(
     State(state): State<AppState>,
     caller: Caller,
     UrlPath(call_id): UrlPath<String>,
-    Json(assignment): Json<Assignment>,
+    ApiJson(assignment): ApiJson<Assignment>,
 ) -> Result<StatusCode, HttpError> {
     caller.require(&state, Permission::Review, "PUT /review/assignments/{call_id}")?;
     stored_call(&state, &call_id).await?;
@@ -251,7 +252,7 @@ struct ExportQuery {
     format: Option<String>,
 }
 
-async fn export(State(state): State<AppState>, caller: Caller, Query(query): Query<ExportQuery>) -> Result<Response, HttpError> {
+async fn export(State(state): State<AppState>, caller: Caller, ApiQuery(query): ApiQuery<ExportQuery>) -> Result<Response, HttpError> {
     caller.require(&state, Permission::Export, "GET /export")?;
     let (format, content_type, extension) = match query.format.as_deref().unwrap_or("jsonl") {
         "jsonl" => (ExportFormat::Jsonl, "application/x-ndjson", "jsonl"),
@@ -348,7 +349,7 @@ struct AuditQuery {
     limit: Option<u32>,
 }
 
-async fn audit(State(state): State<AppState>, caller: Caller, Query(query): Query<AuditQuery>) -> Result<Json<Vec<api::AuditEntry>>, HttpError> {
+async fn audit(State(state): State<AppState>, caller: Caller, ApiQuery(query): ApiQuery<AuditQuery>) -> Result<Json<Vec<api::AuditEntry>>, HttpError> {
     caller.require(&state, Permission::ManageComponent, "GET /audit")?;
     let limit = query.limit.unwrap_or(200).clamp(1, 5000);
     Ok(Json(state.storage.audit_log(limit).await?))

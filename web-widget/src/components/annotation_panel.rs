@@ -25,6 +25,8 @@ pub struct AnnotationPanelProps {
     pub utterances: Shared<Vec<Utterance>>,
     /// Whether the user may annotate: the controls show only then.
     pub can_annotate: bool,
+    /// Whether the call has a waveform to drag a range on.
+    pub has_waveform: bool,
 }
 
 #[component]
@@ -35,7 +37,9 @@ pub fn AnnotationPanel(props: &AnnotationPanelProps) -> Html {
         Load::Failed(failure) => html! { <FailureNotice failure={failure.clone()} /> },
         Load::Loaded(annotations) => html! {
             <>
-                { missing_required(annotations, &annotator.schema.labels) }
+                if props.can_annotate {
+                    { missing_required(annotations, &annotator.schema.labels) }
+                }
                 <AnnotationList api={props.api.clone()} annotations={annotations.clone()} annotator={annotator.clone()}
                     user={props.access.user.clone()} can_annotate={props.can_annotate} />
             </>
@@ -47,9 +51,12 @@ pub fn AnnotationPanel(props: &AnnotationPanelProps) -> Html {
             <h3 class="callscope-section-heading">{ "Annotations" }</h3>
             if props.can_annotate {
                 <div class="callscope-annotate" data-testid="annotation-controls">
-                    { selection_line(annotator, &props.utterances) }
+                    { selection_line(annotator, &props.utterances, props.has_waveform) }
                     { label_buttons(annotator) }
-                    { comment_field(annotator) }
+                    // An open value editor has its own comment field.
+                    if annotator.editor.is_none() {
+                        { comment_field(annotator) }
+                    }
                     if let Some(editor) = (*annotator.editor).clone() {
                         <ValueEditor annotator={annotator.clone()} {editor} />
                     }
@@ -85,9 +92,12 @@ fn missing_required(annotations: &CallAnnotations, labels: &[Label]) -> Html {
 }
 
 /// Names the selected target and offers the whole call as a target.
-fn selection_line(annotator: &Annotator, utterances: &[Utterance]) -> Html {
+fn selection_line(annotator: &Annotator, utterances: &[Utterance], has_waveform: bool) -> Html {
     let text = match annotator.selection.as_ref() {
-        None => String::from("Nothing selected. Drag on the waveform to select a range, pick an utterance with its Select button, or choose the whole call."),
+        None if has_waveform => String::from(
+            "Nothing selected. Drag on the waveform to select a range, pick an utterance with its Select button, or choose the whole call.",
+        ),
+        None => String::from("Nothing selected. Pick an utterance with its Select button, or choose the whole call."),
         Some(Target::Utterance { index }) => match utterances.iter().find(|utterance| utterance.index == *index) {
             Some(utterance) => format!("Utterance {index}: {} at {}", speaker_name(utterance.speaker), format::clock(utterance.start_ms)),
             None => format!("Utterance {index}"),

@@ -194,7 +194,18 @@ fn CallBody(props: &CallBodyProps) -> Html {
         None if detail.summary.live => html! {
             <p class="callscope-notice" data-testid="no-recording">{ "This call is in progress and has no recording yet, so there is no audio or waveform. The transcript grows as the call's events arrive." }</p>
         },
-        None => html! { <p class="callscope-notice" data-testid="no-recording">{ "This call has no recording, so there is no audio or waveform. The transcript and numbers come from the call's events." }</p> },
+        None => {
+            // A recording URL the server did not fetch leaves a finding with the reason.
+            let why = detail.call.findings.iter().find(|finding| finding.code.starts_with("recording-"));
+            html! {
+                <p class="callscope-notice" data-testid="no-recording">
+                    { "This call has no recording, so there is no audio or waveform. The transcript and numbers come from the call's events." }
+                    if let Some(finding) = why {
+                        <br />{ format!("Why: {}", finding.message) }
+                    }
+                </p>
+            }
+        }
     };
 
     let playable = detail.recording.is_some() && listen;
@@ -218,7 +229,7 @@ fn CallBody(props: &CallBodyProps) -> Html {
         Load::Failed(failure) => html! { <FailureNotice failure={failure.clone()} /> },
         Load::Loaded(_) => html! {
             <AnnotationPanel api={props.api.clone()} annotator={annotator.clone()} annotations={annotations.clone()} access={props.access.clone()}
-                utterances={(*utterances).clone()} {can_annotate} />
+                utterances={(*utterances).clone()} {can_annotate} has_waveform={detail.recording.is_some()} />
         },
     };
 
