@@ -101,19 +101,25 @@ fn build_wasm(root: &Path) -> anyhow::Result<Built> {
     let quiet_broken_component = wasm_dir.join("callscope_broken_guest_quiet.wasm");
     std::fs::copy(wasm_dir.join("callscope_broken_guest.wasm"), &quiet_broken_component)
         .context("setting the quiet broken component aside")?;
-    cargo(
-        root,
-        &["build", "--release", "--target", "wasm32-wasip2", "-p", "callscope-component", "-p", "callscope-broken-guest"],
-    )?;
-    let widget_dir = target_dir(root).join("widget-dist");
-    widget::build(root, true, &widget_dir)?;
+    cargo(root, &["build", "--release", "--target", "wasm32-wasip2", "-p", "callscope-broken-guest"])?;
+    let (component, widget_dir) = build_component_and_widget(root)?;
     Ok(Built {
-        component: wasm_dir.join("callscope_component.wasm"),
+        component,
         broken_component: wasm_dir.join("callscope_broken_guest.wasm"),
         quiet_broken_component,
         previous_interface_component,
         widget_dir,
     })
+}
+
+/// Builds what the server needs and nothing the tests alone use: the component with
+/// default features and the widget. Returns their paths.
+fn build_component_and_widget(root: &Path) -> anyhow::Result<(PathBuf, PathBuf)> {
+    ensure_wasm_targets(root)?;
+    cargo(root, &["build", "--release", "--target", "wasm32-wasip2", "-p", "callscope-component"])?;
+    let widget_dir = target_dir(root).join("widget-dist");
+    widget::build(root, true, &widget_dir)?;
+    Ok((target_dir(root).join("wasm32-wasip2/release/callscope_component.wasm"), widget_dir))
 }
 
 fn build_all(root: &Path) -> anyhow::Result<Built> {
@@ -123,7 +129,8 @@ fn build_all(root: &Path) -> anyhow::Result<Built> {
 }
 
 fn demo(root: &Path) -> anyhow::Result<()> {
-    let built = build_all(root)?;
+    let (component, widget_dir) = build_component_and_widget(root)?;
+    cargo(root, &["build", "-p", "callscope-host"])?;
     let host = target_dir(root).join("debug/callscope-host");
     let data_dir = root.join("data");
     let mut command = Command::new(&host);
@@ -142,9 +149,9 @@ fn demo(root: &Path) -> anyhow::Result<()> {
 
     let status = command
         .arg("--component")
-        .arg(&built.component)
+        .arg(&component)
         .arg("--widget-dir")
-        .arg(&built.widget_dir)
+        .arg(&widget_dir)
         .arg("--data-dir")
         .arg(&data_dir)
         .arg("--load-samples")
