@@ -311,7 +311,7 @@ impl RecordingFetcher {
 }
 
 /// Returns the finding for recording URLs that nothing fetches because no host is
-/// allowed, so that the call says why it has no recording.
+/// allowed, so that the call shows why it has no recording.
 pub fn fetching_off_finding(urls: &[String]) -> Option<api::Finding> {
     let first = urls.first()?;
     let host = Url::parse(first)

@@ -23,7 +23,7 @@ impl Progress {
     }
 
     /// Asks the job to look for calls analysed by another version. The progress shows
-    /// it running from here on, so nobody reads the previous pass's end as this one's.
+    /// it running from here on, so a poll never takes the previous pass's end for this one's.
     pub fn request(&self) {
         self.update(|p| p.running = true);
         self.wake.notify_one();
