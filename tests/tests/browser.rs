@@ -886,6 +886,16 @@ async fn annotator_marks_range_by_shortcut() {
     );
     browser.screenshot("annotation-created.png").await;
 
+    // The saved line names the range; choosing another target clears it.
+    let notice = browser.wait_for("[data-testid=annotation-notice][data-kind=saved]").await.text().await.unwrap();
+    assert!(notice.starts_with("Saved"), "{notice}");
+    browser.client.find(Locator::Css("[data-testid=target-call]")).await.unwrap().click().await.expect("choosing the whole call");
+    poll("the saved line goes once the target changes", || async {
+        let notices = browser.client.find_all(Locator::Css("[data-testid=annotation-notice]")).await.unwrap();
+        if notices.is_empty() { Ok(()) } else { Err(format!("{} notices", notices.len())) }
+    })
+    .await;
+
     browser.client.goto(&server.url("/")).await.expect("reloading the backoffice page");
     open_calls_tab(&browser).await;
     open_call(&browser, SALES_CALL).await;

@@ -86,6 +86,10 @@ impl Annotator {
         if self.editor.as_ref().is_some_and(|editor| editor.editing.is_none()) {
             self.editor.set(None);
         }
+        // A "Saved … on <target>" line would read as if it were about the new target.
+        if *self.selection != target && matches!(*self.notice, Some(Notice::Saved(_))) {
+            self.notice.set(None);
+        }
         self.selection.set(target);
     }
 
