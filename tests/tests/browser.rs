@@ -610,6 +610,29 @@ async fn unfetched_recording_says_why() {
     browser.screenshot("unfetched-recording.png").await;
 }
 
+/// A drag on one channel of a two-channel call selects a range on that channel, named
+/// by the lane's speaker as the waveform labels it.
+#[tokio::test]
+async fn channel_range_named_by_lane() {
+    let _turn = ONE_BROWSER.lock().await;
+    let server = TestServer::start(ServerOptions { load_samples: true, ..Default::default() }).await;
+    let browser = Browser::start().await;
+    sign_in(&browser, &server, "annotator").await;
+    open_calls_tab(&browser).await;
+    open_call(&browser, ASSEMBLED_CALL).await;
+    assert_eq!(wait_for_canvases(&browser).await, vec![String::from("0"), String::from("1")]);
+    browser.wait_for("[data-testid=annotation-controls] [data-testid=label-button]").await;
+
+    let canvas = browser.wait_for("[data-testid=waveform-canvas][data-channel=\"1\"]").await;
+    browser.drag_across(&canvas, -200, -100).await;
+    let shown = poll("the drag selects a range on the bot's channel", || async {
+        let text = browser.wait_for("[data-testid=selected-target]").await.text().await.unwrap();
+        if text.contains("lane") || text.contains("channel") { Ok(text) } else { Err(text) }
+    })
+    .await;
+    assert!(shown.ends_with("on the Bot lane"), "{shown}");
+}
+
 /// Fixture stream whose events the live-call test publishes, with fresh ids.
 const LIVE_STREAM_FIXTURE: &str = "streams/demo-live-call.ndjson";
 

@@ -88,14 +88,20 @@ pub fn target_kind_name(kind: TargetKind) -> &'static str {
     }
 }
 
-/// Describes a target for the annotation list, e.g. `0:12.3–0:15.0 on channel 1`.
-pub fn describe_target(target: &Target) -> String {
+/// Describes a target for the annotation list, e.g. `0:12.3–0:15.0 on the Bot lane`.
+/// `channel_names` names each channel as its waveform lane does; a channel without a
+/// name is given by number.
+pub fn describe_target(target: &Target, channel_names: &[String]) -> String {
     match *target {
         Target::Call => String::from("Whole call"),
         Target::Utterance { index } => format!("Utterance {index}"),
         Target::TimeRange { start_ms, end_ms } => format!("{}–{}", format::clock(start_ms), format::clock(end_ms)),
         Target::ChannelRange { channel, start_ms, end_ms } => {
-            format!("{}–{} on channel {channel}", format::clock(start_ms), format::clock(end_ms))
+            let range = format!("{}–{}", format::clock(start_ms), format::clock(end_ms));
+            match channel_names.get(usize::from(channel)) {
+                Some(name) if !name.is_empty() => format!("{range} on the {name} lane"),
+                _ => format!("{range} on channel {channel}"),
+            }
         }
     }
 }
@@ -450,7 +456,10 @@ mod tests {
 
     #[test]
     fn describe_target_channel_range() {
-        assert_eq!(describe_target(&Target::ChannelRange { channel: 1, start_ms: 12_300, end_ms: 15_000 }), "0:12.3–0:15.0 on channel 1");
-        assert_eq!(describe_target(&Target::Utterance { index: 4 }), "Utterance 4");
+        let range = Target::ChannelRange { channel: 1, start_ms: 12_300, end_ms: 15_000 };
+        let names = [String::from("User"), String::from("Bot")];
+        assert_eq!(describe_target(&range, &names), "0:12.3–0:15.0 on the Bot lane");
+        assert_eq!(describe_target(&range, &names[..1]), "0:12.3–0:15.0 on channel 1");
+        assert_eq!(describe_target(&Target::Utterance { index: 4 }, &names), "Utterance 4");
     }
 }

@@ -102,7 +102,7 @@ fn selection_line(annotator: &Annotator, utterances: &[Utterance], has_waveform:
             Some(utterance) => format!("Utterance {index}: {} at {}", speaker_name(utterance.speaker), format::clock(utterance.start_ms)),
             None => format!("Utterance {index}"),
         },
-        Some(target) => describe_target(target),
+        Some(target) => describe_target(target, &annotator.channel_names),
     };
     let whole_call = {
         let annotator = annotator.clone();
@@ -132,7 +132,7 @@ fn label_buttons(annotator: &Annotator) -> Html {
     let buttons = annotator.schema.labels.iter().map(|label| {
         let fit = target_for_label(label, annotator.selection.as_ref());
         let title = match &fit {
-            Ok(target) => format!("Apply \"{}\" to {}", label.name, describe_target(target).to_lowercase()),
+            Ok(target) => format!("Apply \"{}\" to {}", label.name, describe_target(target, &annotator.channel_names).to_lowercase()),
             Err(mismatch) => mismatch.to_string(),
         };
         let onclick = {
@@ -263,7 +263,7 @@ fn ValueEditor(props: &ValueEditorProps) -> Html {
     html! {
         <form class="callscope-editor" data-testid="value-editor" data-label-id={label.id.clone()} onsubmit={save_field}>
             <div class="callscope-editor-title">
-                { format!("{verb} \"{}\" on {}", label.name, describe_target(&editor.target).to_lowercase()) }
+                { format!("{verb} \"{}\" on {}", label.name, describe_target(&editor.target, &annotator.channel_names).to_lowercase()) }
             </div>
             { entry }
             <label class="callscope-field">
@@ -290,7 +290,7 @@ fn conflict_box(annotator: &Annotator, conflict: &Conflict) -> Html {
     let tried = match &conflict.attempt {
         Attempt::Edit { input, .. } => {
             let name = label_name(schema, &input.label_id);
-            format!("Your change: \"{name}\" = {} on {}", value_text(&input.value), describe_target(&input.target).to_lowercase())
+            format!("Your change: \"{name}\" = {} on {}", value_text(&input.value), describe_target(&input.target, &annotator.channel_names).to_lowercase())
         }
         Attempt::Delete { .. } => String::from("Your change: delete the annotation"),
     };
@@ -385,9 +385,9 @@ fn AnnotationList(props: &AnnotationListProps) -> Html {
                 <span class="callscope-annotation-label">{ chip_text(annotation, schema) }</span>
                 if props.can_annotate {
                     <button type="button" class="callscope-link-button callscope-annotation-target" data-testid="annotation-target"
-                        title="Select this target" onclick={select}>{ describe_target(&annotation.input.target) }</button>
+                        title="Select this target" onclick={select}>{ describe_target(&annotation.input.target, &props.annotator.channel_names) }</button>
                 } else {
-                    <span class="callscope-annotation-target" data-testid="annotation-target">{ describe_target(&annotation.input.target) }</span>
+                    <span class="callscope-annotation-target" data-testid="annotation-target">{ describe_target(&annotation.input.target, &props.annotator.channel_names) }</span>
                 }
                 <span class="callscope-muted">{ format!("{} · v{}", annotation.author, annotation.version) }</span>
                 if let Some(comment) = &annotation.input.comment {

@@ -62,15 +62,24 @@ pub struct Annotator {
     pub notice: UseStateHandle<Option<Notice>>,
     /// Comment for the next new annotation.
     pub comment: UseStateHandle<String>,
+    /// Name of each channel's waveform lane, for describing channel ranges.
+    pub channel_names: Shared<Vec<String>>,
 }
 
 #[hook]
-pub fn use_annotator(api: Api, call_id: String, schema: Shared<Schema>, reload: Callback<()>) -> Annotator {
+pub fn use_annotator(
+    api: Api,
+    call_id: String,
+    schema: Shared<Schema>,
+    reload: Callback<()>,
+    channel_names: Shared<Vec<String>>,
+) -> Annotator {
     Annotator {
         api,
         call_id,
         schema,
         reload,
+        channel_names,
         selection: use_state(|| None),
         editor: use_state(|| None),
         conflict: use_state(|| None),
@@ -191,7 +200,7 @@ impl Annotator {
             match result {
                 Ok(_) => {
                     this.comment.set(String::new());
-                    this.finish(format!("Saved \"{name}\" on {}.", annotate::describe_target(&input.target).to_lowercase()));
+                    this.finish(format!("Saved \"{name}\" on {}.", annotate::describe_target(&input.target, &this.channel_names).to_lowercase()));
                 }
                 Err(failure) => this.fail(failure, None),
             }

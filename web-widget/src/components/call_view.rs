@@ -103,7 +103,9 @@ fn CallBody(props: &CallBodyProps) -> Html {
         Load::Loaded(schema) => schema.clone(),
         _ => Shared::default(),
     };
-    let annotator = use_annotator(props.api.clone(), props.call_id.clone(), schema.clone(), reload_annotations);
+    let channel_names = use_memo(props.detail.clone(), |detail| Shared::new(crate::components::waveform::channel_names(detail)));
+    let annotator =
+        use_annotator(props.api.clone(), props.call_id.clone(), schema.clone(), reload_annotations, (*channel_names).clone());
     let can_annotate = props.access.can(Permission::Annotate) && matches!(props.schema, Load::Loaded(_));
     let user = props.access.user.clone();
     let bands = use_memo((annotations.clone(), schema.clone(), user.clone()), |(annotations, schema, user)| match annotations {

@@ -57,6 +57,22 @@ pub struct Lane {
     pub shows_latency: bool,
 }
 
+/// Returns the name of each channel's lane, indexed by channel: empty for a mixed
+/// recording, whose one lane covers every channel.
+pub fn channel_names(detail: &CallDetail) -> Vec<String> {
+    let mut names = Vec::new();
+    for lane in lanes(detail) {
+        if let [channel] = lane.channels[..] {
+            let channel = usize::from(channel);
+            if names.len() <= channel {
+                names.resize(channel + 1, String::new());
+            }
+            names[channel] = lane.name.clone();
+        }
+    }
+    names
+}
+
 /// Builds the canvases for a call's recording: one per channel when user and bot
 /// are on separate channels, one for all channels merged when they are mixed.
 /// A mixed recording is shaded by the transcript's speakers because its speech
