@@ -116,14 +116,16 @@ impl PeaksBuilder {
         merge_span::<CHANNELS>(&mut self.current, rest);
         self.frames_in_current += (rest.len() / CHANNELS) as u32;
 
-        self.merge_levels(2 * CHANNELS);
+        self.merge_levels::<CHANNELS>();
     }
 
     /// Merges every complete pair of pixels of each level into the next level up, so
     /// that each level above the finest holds half the pixels (rounded down) of the one
-    /// below.
+    /// below. `CHANNELS` is the pyramid's channel count, a constant so that the merge
+    /// of one pair is straight-line code.
     #[inline(always)]
-    fn merge_levels(&mut self, width: usize) {
+    fn merge_levels<const CHANNELS: usize>(&mut self) {
+        let width = 2 * CHANNELS;
         let mut level = 0;
         while level + 1 < MAX_LEVELS {
             let pairs = self.levels[level].len() / width / 2;
@@ -135,11 +137,13 @@ impl PeaksBuilder {
             }
             let (lower, upper) = self.levels.split_at_mut(level + 1);
             let (source, target) = (&lower[level], &mut upper[0]);
-            for pair in target.len() / width..pairs {
-                let pixels = &source[pair * 2 * width..(pair + 1) * 2 * width];
-                let (first, second) = pixels.split_at(width);
-                for (index, (&a, &b)) in first.iter().zip(second).enumerate() {
-                    target.push(if index % 2 == 0 { a.min(b) } else { a.max(b) });
+            let merged = target.len() / width;
+            target.resize(pairs * width, 0);
+            let sources = source[merged * 2 * width..pairs * 2 * width].chunks_exact(2 * width);
+            for (output, pixels) in target[merged * width..].chunks_exact_mut(width).zip(sources) {
+                for channel in 0..CHANNELS {
+                    output[2 * channel] = pixels[2 * channel].min(pixels[width + 2 * channel]);
+                    output[2 * channel + 1] = pixels[2 * channel + 1].max(pixels[width + 2 * channel + 1]);
                 }
             }
             level += 1;
@@ -201,7 +205,16 @@ impl PeaksBuilder {
         self.levels[0].extend_from_slice(&self.current[..width]);
         self.current = EMPTY_PIXEL;
         self.frames_in_current = 0;
-        self.merge_levels(width);
+        match self.channels {
+            1 => self.merge_levels::<1>(),
+            2 => self.merge_levels::<2>(),
+            3 => self.merge_levels::<3>(),
+            4 => self.merge_levels::<4>(),
+            5 => self.merge_levels::<5>(),
+            6 => self.merge_levels::<6>(),
+            7 => self.merge_levels::<7>(),
+            _ => self.merge_levels::<8>(),
+        }
     }
 
     /// Returns the min/max merge of pixels `first` and `first + 1` (if it exists) of
