@@ -26,10 +26,19 @@ pub trait Authenticator: Send + Sync + 'static {
 
 /// The role map from configuration, with the permissions the component's policy decided
 /// for each set of role names seen so far. The role map does not change while the
-/// server runs, so a decision stays valid.
+/// server runs, so a decision stays valid for as long as the same component version
+/// decides; another version (an install or a rollback) decides afresh.
 pub struct Access {
     grants: Vec<RoleGrant>,
-    decided: Mutex<HashMap<Vec<String>, Arc<BTreeSet<Permission>>>>,
+    decided: Mutex<Decisions>,
+}
+
+/// Permissions per sorted set of role names, and the sha256 of the component that
+/// decided them.
+#[derive(Default)]
+struct Decisions {
+    component_sha256: String,
+    by_roles: HashMap<Vec<String>, Arc<BTreeSet<Permission>>>,
 }
 
 impl Access {
@@ -53,12 +62,21 @@ impl Access {
         let mut roles = principal.roles.clone();
         roles.sort();
         roles.dedup();
-        if let Some(known) = self.decided.lock().unwrap_or_else(|p| p.into_inner()).get(&roles) {
-            return Ok(known.clone());
+        {
+            let mut decided = self.decided.lock().unwrap_or_else(|p| p.into_inner());
+            if decided.component_sha256 != runtime.sha256() {
+                *decided = Decisions { component_sha256: runtime.sha256().to_owned(), by_roles: HashMap::new() };
+            }
+            if let Some(known) = decided.by_roles.get(&roles) {
+                return Ok(known.clone());
+            }
         }
         let permissions: Arc<BTreeSet<Permission>> = Arc::new(runtime.permissions_of(&self.grants, &roles)?.into_iter().collect());
-        tracing::debug!(user = %principal.user, ?roles, ?permissions, "permissions decided by the component policy");
-        self.decided.lock().unwrap_or_else(|p| p.into_inner()).insert(roles, permissions.clone());
+        tracing::debug!(user = %principal.user, ?roles, ?permissions, component_sha = %runtime.sha256(), "permissions decided by the component policy");
+        let mut decided = self.decided.lock().unwrap_or_else(|p| p.into_inner());
+        if decided.component_sha256 == runtime.sha256() {
+            decided.by_roles.insert(roles, permissions.clone());
+        }
         Ok(permissions)
     }
 }

@@ -207,9 +207,9 @@ impl RecordingFetcher {
 
     /// Parses `url` and checks its scheme and host against the configuration.
     pub fn check_url(&self, url: &str) -> Result<Url, FetchError> {
-        let parsed = Url::parse(url).map_err(|e| FetchError::InvalidUrl { url: url.to_owned(), reason: e.to_string() })?;
-        let host = url_host(&parsed)
-            .ok_or_else(|| FetchError::InvalidUrl { url: url.to_owned(), reason: "it has no host".into() })?;
+        let invalid = |reason: String| FetchError::InvalidUrl { url: without_query(url), reason };
+        let parsed = Url::parse(url).map_err(|e| invalid(e.to_string()))?;
+        let host = url_host(&parsed).ok_or_else(|| invalid("it has no host".into()))?;
         let scheme_allowed = match parsed.scheme() {
             "https" => true,
             "http" => is_loopback_host(&host),
@@ -273,7 +273,8 @@ impl RecordingFetcher {
             let timeout_ms = u64::try_from(self.config.timeout.as_millis()).unwrap_or(u64::MAX);
             return FetchError::TimedOut { url: url.to_owned(), timeout_ms };
         }
-        FetchError::Http { url: url.to_owned(), reason: error_chain(&error) }
+        // reqwest's message ends with the full URL, query included.
+        FetchError::Http { url: url.to_owned(), reason: error_chain(&error.without_url()) }
     }
 
     /// Fetches the first URL of `urls` that the configuration allows and that
@@ -345,6 +346,12 @@ fn same_origin_redirects(attempt: reqwest::redirect::Attempt<'_>) -> reqwest::re
     if same_origin { attempt.follow() } else { attempt.error(RedirectRejected { target, too_many: false }) }
 }
 
+/// Returns the text of a URL that did not parse up to its query or fragment, which
+/// may hold a credential.
+fn without_query(url: &str) -> String {
+    url.split(['?', '#']).next().unwrap_or_default().to_owned()
+}
+
 /// Returns the URL without its query and fragment: a signed URL's query is a
 /// credential and stays out of logs, findings and errors.
 fn display_url(url: &Url) -> String {
@@ -352,6 +359,15 @@ fn display_url(url: &Url) -> String {
     logged_url.set_query(None);
     logged_url.set_fragment(None);
     logged_url.to_string()
+}
+
+/// Returns a recording URL as the API shows it: without its query and fragment, which
+/// in a signed URL are a credential.
+pub fn shown_url(url: &str) -> String {
+    match Url::parse(url) {
+        Ok(parsed) => display_url(&parsed),
+        Err(_) => without_query(url),
+    }
 }
 
 fn loggable_url(url: &str) -> String {

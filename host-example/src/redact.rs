@@ -44,13 +44,21 @@ pub async fn call_for(state: &AppState, caller: &Caller, mut call: api::Normaliz
             documents.extend(call.spans.iter().map(|span| span.original.clone()));
             let array = format!("[{}]", documents.iter().map(|d| if d.trim().is_empty() { "null" } else { d.as_str() }).collect::<Vec<_>>().join(","));
             let redacted = runtime.redact_json(&array)?;
-            if let Ok(serde_json::Value::Array(values)) = serde_json::from_str::<serde_json::Value>(&redacted) {
-                let mut values = values.into_iter().map(|v| v.to_string());
-                call.unknown_fields = values.next().unwrap_or_else(|| "{}".into());
-                call.vendor_analysis = values.next().unwrap_or_else(|| "{}".into());
-                for (span, value) in call.spans.iter_mut().zip(values) {
-                    span.original = value;
+            // Fails closed: without a usable result the documents are dropped, never
+            // shown as they were.
+            let mut values = match serde_json::from_str::<serde_json::Value>(&redacted) {
+                Ok(serde_json::Value::Array(values)) if values.len() == documents.len() => {
+                    values.into_iter().map(|value| value.to_string()).collect::<Vec<_>>().into_iter()
                 }
+                _ => {
+                    tracing::warn!(vendor_call_id = ?call.vendor_call_id, "the component's redaction of the call's JSON documents was unusable; leaving them out");
+                    vec![String::from("{}"); documents.len()].into_iter()
+                }
+            };
+            call.unknown_fields = values.next().unwrap_or_else(|| "{}".into());
+            call.vendor_analysis = values.next().unwrap_or_else(|| "{}".into());
+            for (span, value) in call.spans.iter_mut().zip(values) {
+                span.original = value;
             }
             Ok(call)
         })

@@ -16,7 +16,7 @@ use crate::http_error::HttpError;
 pub const RETELL_MAX_SKEW: Duration = Duration::from_secs(5 * 60);
 
 /// Credentials of the senders allowed to call the ingest endpoints. An endpoint whose
-/// credential is not configured rejects every request.
+/// credential is not configured, or configured empty, rejects every request.
 #[derive(Debug, Clone, Default)]
 pub struct IngestSecrets {
     /// Retell API key, the HMAC key of `X-Retell-Signature`.
@@ -40,13 +40,20 @@ fn unauthorized(message: String) -> HttpError {
     HttpError::new(StatusCode::UNAUTHORIZED, "invalid-signature", message)
 }
 
+/// Returns the credential when it is set and not empty. An empty value, such as an
+/// environment variable set to nothing, would match a missing header or sign with an
+/// empty key, so it counts as not configured.
+fn configured(credential: Option<&str>) -> Option<&str> {
+    credential.filter(|value| !value.is_empty())
+}
+
 fn equal(a: &[u8], b: &[u8]) -> bool {
     a.ct_eq(b).into()
 }
 
 /// Checks `X-Vapi-Secret` against the configured secret.
 pub fn check_vapi_secret(secret: Option<&str>, headers: &HeaderMap) -> Result<(), HttpError> {
-    let secret = secret.ok_or_else(|| not_configured("Vapi webhook", "the Vapi secret"))?;
+    let secret = configured(secret).ok_or_else(|| not_configured("Vapi webhook", "the Vapi secret"))?;
     let sent = headers.get("x-vapi-secret").map(|v| v.as_bytes()).unwrap_or_default();
     if !equal(sent, secret.as_bytes()) {
         return Err(unauthorized("X-Vapi-Secret is missing or does not match the configured secret".into()));
@@ -56,7 +63,7 @@ pub fn check_vapi_secret(secret: Option<&str>, headers: &HeaderMap) -> Result<()
 
 /// Checks `Authorization: Bearer <token>` against the configured token.
 pub fn check_bearer_token(token: Option<&str>, headers: &HeaderMap) -> Result<(), HttpError> {
-    let token = token.ok_or_else(|| not_configured("OTLP traces", "the OTLP bearer token"))?;
+    let token = configured(token).ok_or_else(|| not_configured("OTLP traces", "the OTLP bearer token"))?;
     let sent = headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())
@@ -76,7 +83,7 @@ pub fn check_retell_signature(
     body: &[u8],
     now: SystemTime,
 ) -> Result<(), HttpError> {
-    let api_key = api_key.ok_or_else(|| not_configured("Retell webhook", "the Retell API key"))?;
+    let api_key = configured(api_key).ok_or_else(|| not_configured("Retell webhook", "the Retell API key"))?;
     let header = headers
         .get("x-retell-signature")
         .and_then(|v| v.to_str().ok())
@@ -168,6 +175,16 @@ mod tests {
         let headers = signed("key_123", b"{}", NOW_MS);
         let error = check_retell_signature(Some("key_123"), &headers, b"{}", at(NOW_MS + 6 * 60 * 1000)).unwrap_err();
         assert!(error.message.contains("360 s away"), "{}", error.message);
+    }
+
+    #[test]
+    fn empty_credentials_disable_endpoints() {
+        let no_headers = HeaderMap::new();
+        assert_eq!(check_vapi_secret(Some(""), &no_headers).unwrap_err().status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(check_bearer_token(Some(""), &no_headers).unwrap_err().status, StatusCode::SERVICE_UNAVAILABLE);
+        let signed_with_empty_key = signed("", b"{}", NOW_MS);
+        let error = check_retell_signature(Some(""), &signed_with_empty_key, b"{}", at(NOW_MS)).unwrap_err();
+        assert_eq!(error.status, StatusCode::SERVICE_UNAVAILABLE);
     }
 
     #[test]

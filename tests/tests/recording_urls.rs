@@ -244,6 +244,22 @@ fn query_kept_out_of_errors() {
     let fetcher = fetcher_for(vec!["recordings.example.com".parse().unwrap()]);
     let error = fetcher.check_url("http://recordings.example.com/call.wav?signature=secret").unwrap_err();
     assert!(!error.to_string().contains("secret"), "a signed URL's query is a credential: {error}");
+
+    let error = fetcher.check_url("https://recordings.example.com:99999/call.wav?signature=secret").unwrap_err();
+    assert!(matches!(error, FetchError::InvalidUrl { .. }), "{error:?}");
+    assert!(!error.to_string().contains("secret"), "an invalid URL's query is left out too: {error}");
+}
+
+#[tokio::test]
+async fn query_kept_out_of_connection_errors() {
+    // Nothing listens on 127.0.0.1:1, so the request fails while connecting.
+    let fetcher = fetcher_for(vec!["127.0.0.1:1".parse().unwrap()]);
+    let dir = tempfile::tempdir().unwrap();
+
+    let error = fetcher.fetch("http://127.0.0.1:1/call.wav?signature=secret", &dir.path().join("r.wav")).await.unwrap_err();
+
+    assert!(matches!(error, FetchError::Http { .. }), "{error:?}");
+    assert!(!error.to_string().contains("secret"), "reqwest's error names the URL; its query must not show: {error}");
 }
 
 #[test]
@@ -388,6 +404,20 @@ async fn import_without_hosts_says_why() {
     let message = &call.call.findings.iter().find(|f| f.code == "recording-url-not-allowed").unwrap().message;
     assert!(message.contains(&format!("--recording-host {}", storage.address)), "{message}");
     assert_eq!(storage.hits(), 0, "nothing is fetched with no host allowed");
+}
+
+#[tokio::test]
+async fn recording_url_shown_without_query() {
+    let storage = RecordingServer::start(None).await;
+    let server = FetchingServer::start(Vec::new()).await;
+    let admin = server.admin().await;
+
+    let signed = format!("{}?signature=secret", storage.url("/call.wav"));
+    let call = server.import(&admin, vapi_report("signed-url", &signed, None), None).await;
+
+    assert_eq!(call.call.recording_urls, vec![storage.url("/call.wav")]);
+    let findings: Vec<&str> = call.call.findings.iter().map(|f| f.message.as_str()).collect();
+    assert!(findings.iter().all(|message| !message.contains("secret")), "{findings:?}");
 }
 
 #[tokio::test]

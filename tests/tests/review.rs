@@ -231,6 +231,26 @@ async fn export_redacts_personal_data() {
 }
 
 #[tokio::test]
+async fn history_redacts_personal_data() {
+    let server = TestServer::start(ServerOptions::default()).await;
+    let call_id = import_pii_call(&server).await;
+    let reviewer = server.client_for("reviewer").await;
+    let input = json!({"label_id": "note", "target": {"type": "utterance", "index": 1}, "value": "check", "comment": "caller gave 415-555-0199"});
+    let response = post_annotation(&server, &reviewer, &call_id, input).await;
+    assert_eq!(response.status(), 201);
+    let annotation: api::Annotation = response.json().await.unwrap();
+    let history_url = server.url(&format!("/callscope/api/annotations/{}/history", annotation.id));
+
+    let shown = reviewer.get(&history_url).send().await.unwrap().text().await.unwrap();
+    assert!(!shown.contains("415-555-0199"), "the phone number leaked through the history: {shown}");
+    assert!(shown.contains("caller gave [phone]"), "{shown}");
+
+    let admin = server.client_for("admin").await;
+    let full = admin.get(&history_url).send().await.unwrap().text().await.unwrap();
+    assert!(full.contains("415-555-0199"), "admins see personal data: {full}");
+}
+
+#[tokio::test]
 async fn agreement_and_queue_reflect_annotations() {
     // Every unflagged call is sampled, so the call is in the queue.
     let review = callscope_host::app::ReviewSettings { sample_per_mille: 1000, seed: 7 };

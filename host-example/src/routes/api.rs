@@ -114,7 +114,8 @@ async fn get_call(
 ) -> Result<Json<api::CallDetail>, HttpError> {
     caller.require(&state, Permission::ViewCalls, "GET /calls/{id}")?;
     let stored = state.storage.get_call(id.clone()).await?.ok_or_else(|| call_not_found(&id))?;
-    let (call, redacted, transcript_hidden) = crate::redact::call_for(&state, &caller, stored.call).await?;
+    let (mut call, redacted, transcript_hidden) = crate::redact::call_for(&state, &caller, stored.call).await?;
+    call.recording_urls = call.recording_urls.iter().map(|url| crate::recording_fetch::shown_url(url)).collect();
     let recording = stored.recording.map(|r| api::RecordingInfo {
         format: r.format,
         layout: r.layout,

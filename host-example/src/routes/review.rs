@@ -134,10 +134,11 @@ async fn history(
     UrlPath(id): UrlPath<String>,
 ) -> Result<Json<Vec<api::AnnotationVersion>>, HttpError> {
     caller.require(&state, Permission::Review, "GET /annotations/{id}/history")?;
-    let versions = state.storage.annotation_history(id.clone()).await?;
+    let mut versions = state.storage.annotation_history(id.clone()).await?;
     if versions.is_empty() {
         return Err(annotation_not_found(&id));
     }
+    redact_inputs(&state, &caller, versions.iter_mut().filter_map(|version| version.content.as_mut()).collect()).await?;
     Ok(Json(versions))
 }
 
@@ -254,6 +255,8 @@ struct ExportQuery {
 
 async fn export(State(state): State<AppState>, caller: Caller, ApiQuery(query): ApiQuery<ExportQuery>) -> Result<Response, HttpError> {
     caller.require(&state, Permission::Export, "GET /export")?;
+    // Rows carry utterance text, which only `view-transcript` may read.
+    caller.require(&state, Permission::ViewTranscript, "GET /export")?;
     let (format, content_type, extension) = match query.format.as_deref().unwrap_or("jsonl") {
         "jsonl" => (ExportFormat::Jsonl, "application/x-ndjson", "jsonl"),
         "csv" => (ExportFormat::Csv, "text/csv; charset=utf-8", "csv"),
@@ -391,20 +394,26 @@ async fn missing_required(state: &AppState, annotations: &[api::Annotation]) -> 
 
 /// Redacts comments and free-text values for a caller without `view-personal-data`.
 async fn redact_annotations(state: &AppState, caller: &Caller, annotations: &mut [api::Annotation]) -> Result<(), HttpError> {
+    redact_inputs(state, caller, annotations.iter_mut().map(|annotation| &mut annotation.input).collect()).await
+}
+
+/// Replaces personal data in the comments and text values of `inputs` for a caller
+/// without `view-personal-data`.
+async fn redact_inputs(state: &AppState, caller: &Caller, mut inputs: Vec<&mut api::AnnotationInput>) -> Result<(), HttpError> {
     let mut texts = Vec::new();
-    for annotation in annotations.iter() {
-        texts.push(annotation.input.comment.clone().unwrap_or_default());
-        texts.push(match &annotation.input.value {
+    for input in &inputs {
+        texts.push(input.comment.clone().unwrap_or_default());
+        texts.push(match &input.value {
             api::LabelValue::Text(text) => text.clone(),
             _ => String::new(),
         });
     }
     let redacted = crate::redact::texts_for(state, caller, texts).await?;
-    for (annotation, pair) in annotations.iter_mut().zip(redacted.chunks(2)) {
-        if annotation.input.comment.is_some() {
-            annotation.input.comment = Some(pair[0].clone());
+    for (input, pair) in inputs.iter_mut().zip(redacted.chunks(2)) {
+        if input.comment.is_some() {
+            input.comment = Some(pair[0].clone());
         }
-        if let api::LabelValue::Text(text) = &mut annotation.input.value {
+        if let api::LabelValue::Text(text) = &mut input.value {
             *text = pair[1].clone();
         }
     }
