@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use callscope_host::RuntimeLimits;
 use callscope_host::runtime::ComponentError;
-use callscope_tests::{broken_component_wasm, component_wasm, load_runtime, workspace_root};
+use callscope_tests::{broken_component_wasm, component_wasm, load_runtime, quiet_broken_component_wasm, workspace_root};
 
 fn allowlist() -> Vec<String> {
     let text = std::fs::read_to_string(workspace_root().join("wit/allowed-imports.txt")).expect("reading the allowlist");
@@ -64,6 +64,20 @@ fn endless_loop_stops_at_deadline() {
     let elapsed = started.elapsed();
     assert!(matches!(error, ComponentError::Timeout { deadline_ms: 500 }), "expected a timeout, got {error:?}");
     assert!(elapsed < Duration::from_secs(5), "stopping took {elapsed:?}");
+
+    let call = runtime.normalize(b"fine").expect("the next request succeeds");
+    assert_eq!(call.format, "broken");
+}
+
+#[test]
+fn sleep_refused_at_once() {
+    let runtime = load_runtime(&quiet_broken_component_wasm(), short_limits());
+
+    let started = Instant::now();
+    let error = runtime.normalize(b"sleep").expect_err("a wait must be refused");
+    let elapsed = started.elapsed();
+    assert!(error.to_string().contains("tried to wait"), "the error names the wait: {error}");
+    assert!(elapsed < Duration::from_secs(5), "refusing took {elapsed:?}");
 
     let call = runtime.normalize(b"fine").expect("the next request succeeds");
     assert_eq!(call.format, "broken");

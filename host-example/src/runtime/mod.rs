@@ -395,6 +395,7 @@ impl Compiled {
         // Imports first: an import the host does not provide is the more telling reason.
         let mut linker = Linker::<SandboxState>::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(|e| load_error(format!("{e:#}")))?;
+        refuse_blocking_waits(&mut linker).map_err(|e| load_error(format!("{e:#}")))?;
         let instance_pre = linker
             .instantiate_pre(&component)
             .map_err(|e| load_error(format!("it imports what this host does not provide: {e:#}")))?;
@@ -417,6 +418,27 @@ impl Drop for ComponentRuntime {
     fn drop(&mut self) {
         self.ticker_stop.store(true, Ordering::Relaxed);
     }
+}
+
+/// Replaces WASI's blocking waits (`poll` and `pollable.block`, which a sleep uses)
+/// with a trap. The host runs them outside the guest, where the epoch deadline does not
+/// reach, so a component that waited would hold its thread and its instance slot for
+/// as long as it asked. callscope's component never waits: it computes and returns.
+fn refuse_blocking_waits(linker: &mut Linker<SandboxState>) -> anyhow::Result<()> {
+    use wasmtime::component::Resource;
+    use wasmtime_wasi::p2::DynPollable;
+
+    const REFUSED: &str = "the component tried to wait (wasi:io/poll); waiting is not allowed in the sandbox, since the deadline cannot stop it";
+    linker.allow_shadowing(true);
+    let mut poll = linker.instance("wasi:io/poll@0.2.12")?;
+    poll.func_wrap("poll", |_, (_pollables,): (Vec<Resource<DynPollable>>,)| -> wasmtime::Result<(Vec<u32>,)> {
+        Err(wasmtime::Error::msg(REFUSED))
+    })?;
+    poll.func_wrap("[method]pollable.block", |_, (_pollable,): (Resource<DynPollable>,)| -> wasmtime::Result<()> {
+        Err(wasmtime::Error::msg(REFUSED))
+    })?;
+    linker.allow_shadowing(false);
+    Ok(())
 }
 
 fn engine_config(limits: &RuntimeLimits) -> Config {

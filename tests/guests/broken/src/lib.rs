@@ -1,7 +1,7 @@
 //! A callscope component that misbehaves on request. `normalize` reads the payload as
 //! a command:
 //!
-//! - `trap` and `panic` panic, `loop` never returns;
+//! - `trap` and `panic` panic, `loop` never returns, `sleep` sleeps for an hour;
 //! - `grow` allocates, and `huge-output` builds a result text, until the memory limit
 //!   stops it;
 //! - `recurse` recurses until the call stack overflows;
@@ -79,6 +79,11 @@ impl exports::callscope::plugin::ingest::Guest for Broken {
                 }
             }
             b"probe" => Ok(NormalizedCall { vendor_call_id: Some(probe_sandbox()), ..empty_call() }),
+            b"sleep" => {
+                // A wait in the host, where the epoch deadline does not reach.
+                std::thread::sleep(std::time::Duration::from_secs(3600));
+                Ok(empty_call())
+            }
             b"grow" => {
                 let mut hoard: Vec<Vec<u8>> = Vec::new();
                 loop {
