@@ -442,6 +442,9 @@ fn reject_blocking_waits(linker: &mut Linker<SandboxState>) -> anyhow::Result<()
     Ok(())
 }
 
+/// Bytes of each pooled linear memory kept resident between instances.
+const KEEP_RESIDENT_BYTES: usize = 8 << 20;
+
 fn engine_config(limits: &RuntimeLimits) -> Config {
     let mut config = Config::new();
     config.wasm_component_model(true);
@@ -455,6 +458,11 @@ fn engine_config(limits: &RuntimeLimits) -> Config {
     pool.total_tables(limits.max_concurrent_instances * 4);
     pool.total_stacks(limits.max_concurrent_instances);
     pool.max_memory_size(limits.memory_bytes);
+    // A slot's first 8 MiB are zeroed with memset when an instance ends, not returned
+    // to the kernel, so the next request on that slot takes no page faults there. A
+    // peaks pass over an hour of audio spent a tenth of its time in page faults before.
+    // Worst case: 8 MiB stays resident for each of the pool's memories.
+    pool.linear_memory_keep_resident(KEEP_RESIDENT_BYTES);
     config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
     config
 }
