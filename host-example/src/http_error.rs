@@ -52,7 +52,7 @@ impl IntoResponse for HttpError {
         // 503 means a part that is switched off or not loaded, which the operator
         // already knows of; other server errors are failures.
         if self.status == StatusCode::SERVICE_UNAVAILABLE {
-            tracing::warn!(status = %self.status, kind = self.kind, message = %self.message, "request refused");
+            tracing::warn!(status = %self.status, kind = self.kind, message = %self.message, "request rejected");
         } else if self.status.is_server_error() {
             tracing::error!(status = %self.status, kind = self.kind, message = %self.message, "request failed");
         }

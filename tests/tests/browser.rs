@@ -590,7 +590,7 @@ async fn every_format_opens_in_call_view() {
 }
 
 /// A call whose payload names a recording URL that the server, with no recording host
-/// allowed, did not fetch: the call view says why there is no recording, and the
+/// allowed, did not fetch: the call view shows why there is no recording, and the
 /// annotation hint offers no waveform to drag on.
 #[tokio::test]
 async fn unfetched_recording_says_why() {

@@ -198,11 +198,11 @@ fn CallBody(props: &CallBodyProps) -> Html {
         },
         None => {
             // A recording URL the server did not fetch leaves a finding with the reason.
-            let why = detail.call.findings.iter().find(|finding| finding.code.starts_with("recording-"));
+            let unfetched = detail.call.findings.iter().find(|finding| finding.code.starts_with("recording-"));
             html! {
                 <p class="callscope-notice" data-testid="no-recording">
                     { "This call has no recording, so there is no audio or waveform. The transcript and numbers come from the call's events." }
-                    if let Some(finding) = why {
+                    if let Some(finding) = unfetched {
                         <br />{ format!("Why: {}", finding.message) }
                     }
                 </p>
