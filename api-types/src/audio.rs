@@ -36,7 +36,7 @@ impl AudioEncoding {
         AudioEncoding::Opus,
     ];
 
-    /// The name used in JSON, such as `mulaw`.
+    /// Returns the name used in JSON, such as `mulaw`.
     pub fn name(self) -> &'static str {
         match self {
             AudioEncoding::Pcm8 => "pcm8",

@@ -332,7 +332,8 @@ fn time_peaks(root: &Path, wasm: &Path, runs: usize) -> Result<PeaksTiming> {
     Ok(PeaksTiming { bytes: pcm.len(), warm, cold, same_result })
 }
 
-/// The plain memory read: a wrapping sum of the bytes as little-endian 64-bit words.
+/// Returns the wrapping sum of the bytes as little-endian 64-bit words: the plain
+/// memory read that the peaks passes are compared with.
 fn sum_words(bytes: &[u8]) -> u64 {
     let mut sum = 0u64;
     for word in bytes.chunks_exact(8) {

@@ -13,8 +13,8 @@ mod review;
 
 // The default build exports the current interface. The `interface-0-1` feature builds
 // the same library against the frozen 0.1.0 interface, which has no `about` and whose
-// `compute-agreement` cannot fail: the host tests load it to prove that a host of this
-// version still serves components built for the previous minor version.
+// `compute-agreement` cannot fail. The host tests load that build to show that this
+// host still serves components built for the previous minor version.
 #[cfg(not(feature = "interface-0-1"))]
 wit_bindgen::generate!({
     world: "plugin",

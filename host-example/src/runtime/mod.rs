@@ -423,8 +423,8 @@ impl Drop for ComponentRuntime {
 /// Replaces WASI's blocking waits (`poll` and `pollable.block`, which a sleep uses)
 /// with a trap. The host runs them outside the guest, where the epoch deadline does not
 /// reach, so a component that waited would hold its thread and its instance slot for
-/// as long as it asked. callscope's component never waits, and the full test suite runs
-/// with this in place.
+/// as long as it asked. callscope's component makes no such call, so the whole test
+/// suite passes with the traps in place.
 fn reject_blocking_waits(linker: &mut Linker<SandboxState>) -> anyhow::Result<()> {
     use wasmtime::component::Resource;
     use wasmtime_wasi::p2::DynPollable;

@@ -132,8 +132,8 @@ fn target_to_wit(target: api::Target) -> wit::Target {
     }
 }
 
-/// Converts an annotation; a text value is a categorical option or free text, as the
-/// label's kind defines (an unknown label keeps it as text, and validation refuses it).
+/// Converts an annotation. A text value becomes a categorical option or free text, as
+/// the label's kind defines. With an unknown label it stays text, which validation rejects.
 pub fn annotation_to_wit(schema: &api::Schema, input: &api::AnnotationInput) -> wit::AnnotationInput {
     let categorical = schema
         .labels
